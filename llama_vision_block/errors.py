@@ -1,0 +1,39 @@
+"""Typed errors a workflow author (or a caller of the block) can act on.
+
+Every message names the field, the image or the provider involved and says what to
+do next. No message ever contains an API key: errors are built from provider
+names, status codes and the provider's own message text, never from request
+headers or client objects.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+
+class LlamaVisionError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ConfigurationError(LlamaVisionError, ValueError):
+    """A step property has a value the block cannot work with."""
+
+
+class IncompatibleInferenceError(LlamaVisionError, RuntimeError):
+    """The installed `inference` changed internals this plugin relies on."""
+
+
+class ProviderError(LlamaVisionError, RuntimeError):
+    """A model provider failed to deliver a usable reply."""
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        status_code: Optional[int] = None,
+    ) -> None:
+        self.provider = provider
+        self.status_code = status_code
+        self.provider_message = message
+        status = f" (HTTP {status_code})" if status_code is not None else ""
+        super().__init__(f"{provider}{status}: {message}")

@@ -1,0 +1,47 @@
+"""The `model_version` labels the editor offers, and what each one runs on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Literal
+
+from llama_vision_block.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class ModelVariant:
+    """Where a `model_version` label runs: a provider and that provider's model id."""
+
+    provider: str
+    model: str
+
+
+MODEL_VARIANTS: Dict[str, ModelVariant] = {
+    "11B (Free) - OpenRouter": ModelVariant(
+        "openrouter", "meta-llama/llama-3.2-11b-vision-instruct:free"
+    ),
+    "11B (Regular) - OpenRouter": ModelVariant(
+        "openrouter", "meta-llama/llama-3.2-11b-vision-instruct"
+    ),
+    "90B (Free) - OpenRouter": ModelVariant(
+        "openrouter", "meta-llama/llama-3.2-90b-vision-instruct:free"
+    ),
+    "90B (Regular) - OpenRouter": ModelVariant(
+        "openrouter", "meta-llama/llama-3.2-90b-vision-instruct"
+    ),
+}
+
+ModelVersion = Literal[tuple(MODEL_VARIANTS)]  # type: ignore[valid-type]
+
+DEFAULT_MODEL_VERSION = "11B (Free) - OpenRouter"
+
+
+def resolve_model_version(label: str) -> ModelVariant:
+    """Looks up a `model_version` label, with an error that lists the valid ones."""
+    variant = MODEL_VARIANTS.get(label)
+    if variant is None:
+        raise ConfigurationError(
+            f"`model_version` '{label}' is not known; use one of: "
+            f"{', '.join(MODEL_VARIANTS)}."
+        )
+    return variant

@@ -1,0 +1,39 @@
+"""Compiling and running workflow JSON through inference's real ExecutionEngine."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from inference.core.workflows.core_steps.common.entities import StepExecutionMode
+from inference.core.workflows.execution_engine.core import ExecutionEngine
+
+INIT_PARAMETERS = {
+    "workflows_core.model_manager": None,
+    "workflows_core.api_key": None,
+    "workflows_core.step_execution_mode": StepExecutionMode.LOCAL,
+}
+
+
+def compile_workflow(definition: Dict[str, Any]) -> ExecutionEngine:
+    return ExecutionEngine.init(
+        workflow_definition=definition, init_parameters=INIT_PARAMETERS
+    )
+
+
+def run_workflow(
+    definition: Dict[str, Any], runtime_parameters: Dict[str, Any]
+) -> List[Dict[str, Any]]:
+    return compile_workflow(definition).run(runtime_parameters=runtime_parameters)
+
+
+def single_step_workflow(step: Dict[str, Any], inputs: List[Dict[str, Any]] = ()) -> Dict[str, Any]:
+    """A workflow with one image input, the given step and its two outputs."""
+    return {
+        "version": "1.0",
+        "inputs": [{"type": "WorkflowImage", "name": "image"}, *inputs],
+        "steps": [{"name": "llama", "images": "$inputs.image", **step}],
+        "outputs": [
+            {"type": "JsonField", "name": "output", "selector": "$steps.llama.output"},
+            {"type": "JsonField", "name": "classes", "selector": "$steps.llama.classes"},
+        ],
+    }

@@ -1,0 +1,144 @@
+"""The block in inference's real ExecutionEngine against a loopback OpenRouter."""
+
+import threading
+
+import pytest
+from inference.core.workflows.errors import StepExecutionError
+
+from llama_vision_block.errors import ProviderError
+from support.chat_server import chat_completion
+from support.images import make_image
+from support.workflows import compile_workflow, run_workflow, single_step_workflow
+
+API_KEY = "sk-or-test-key-0123456789"
+SEED_STEP = {
+    "type": "roboflow_core/llama_3_2_vision@v1",
+    "task_type": "unconstrained",
+    "prompt": "What is in the image?",
+    "api_key": "$inputs.api_key",
+    "model_version": "11B (Regular) - OpenRouter",
+}
+API_KEY_INPUT = [{"type": "WorkflowParameter", "name": "api_key"}]
+
+
+@pytest.mark.parametrize(
+    "block_type",
+    ["llama_vision_block/llama_3_2_vision@v1", "roboflow_core/llama_3_2_vision@v1"],
+)
+def test_single_image_round_trip(chat_server, block_type):
+    workflow = single_step_workflow({**SEED_STEP, "type": block_type}, API_KEY_INPUT)
+
+    result = run_workflow(workflow, {"image": make_image(640, 480), "api_key": API_KEY})
+
+    assert result == [{"output": "640x480", "classes": None}]
+    (request,) = chat_server.requests
+    assert request.path == "/api/v1/chat/completions"
+    assert request.headers["authorization"] == f"Bearer {API_KEY}"
+    assert request.headers["x-title"] == "llama-vision-block"
+    assert request.body["model"] == "meta-llama/llama-3.2-11b-vision-instruct"
+    assert request.body["max_tokens"] == 500
+    assert request.body["temperature"] == 0.1
+    user = request.body["messages"][-1]
+    assert user["role"] == "user"
+    assert [part["type"] for part in user["content"]] == ["image_url", "text"]
+    assert user["content"][1]["text"] == "What is in the image?"
+    assert request.image().shape[:2] == (480, 640)
+
+
+def test_batch_results_keep_input_order(chat_server):
+    sizes = [(320, 200), (100, 300), (640, 480), (50, 60), (800, 100)]
+    workflow = single_step_workflow({**SEED_STEP, "max_concurrent_requests": 3}, API_KEY_INPUT)
+
+    result = run_workflow(
+        workflow,
+        {"image": [make_image(w, h, seed=i) for i, (w, h) in enumerate(sizes)], "api_key": API_KEY},
+    )
+
+    assert [item["output"] for item in result] == [f"{w}x{h}" for w, h in sizes]
+    assert len(chat_server.requests) == len(sizes)
+
+
+def test_max_concurrent_requests_is_reached_and_never_exceeded(chat_server):
+    chat_server.barrier = threading.Barrier(3, timeout=10)
+    workflow = single_step_workflow({**SEED_STEP, "max_concurrent_requests": 3}, API_KEY_INPUT)
+
+    result = run_workflow(
+        workflow, {"image": [make_image(64, 48, seed=i) for i in range(6)], "api_key": API_KEY}
+    )
+
+    assert [item["output"] for item in result] == ["64x48"] * 6
+    assert chat_server.max_in_flight == 3
+
+
+def test_parameters_reach_the_server(chat_server):
+    step = {
+        **SEED_STEP,
+        "type": "llama_vision_block/llama_3_2_vision@v1",
+        "task_type": "classification",
+        "prompt": None,
+        "classes": "$inputs.classes",
+        "model_version": "$inputs.model_version",
+        "temperature": "$inputs.temperature",
+        "max_tokens": 77,
+    }
+    inputs = API_KEY_INPUT + [
+        {"type": "WorkflowParameter", "name": "classes"},
+        {"type": "WorkflowParameter", "name": "model_version"},
+        {"type": "WorkflowParameter", "name": "temperature"},
+    ]
+    chat_server.responder = lambda request: (
+        200,
+        chat_completion('```json\n{"class_name": "cat", "confidence": 0.9}\n```'),
+    )
+
+    result = run_workflow(
+        single_step_workflow(step, inputs),
+        {
+            "image": make_image(120, 90),
+            "api_key": API_KEY,
+            "classes": ["cat", "dog"],
+            "model_version": "90B (Regular) - OpenRouter",
+            "temperature": 1.5,
+        },
+    )
+
+    assert result == [
+        {"output": '```json\n{"class_name": "cat", "confidence": 0.9}\n```', "classes": ["cat", "dog"]}
+    ]
+    body = chat_server.requests[0].body
+    assert body["model"] == "meta-llama/llama-3.2-90b-vision-instruct"
+    assert body["max_tokens"] == 77
+    assert body["temperature"] == 1.5
+    assert body["messages"][0]["role"] == "system"
+    assert "single-label" in body["messages"][0]["content"]
+    assert body["messages"][1]["content"][1]["text"] == "Classes: cat, dog"
+
+
+def test_openrouter_error_envelope_becomes_a_clear_error(chat_server):
+    chat_server.responder = lambda request: (
+        200,
+        {"error": {"message": "Provider returned error", "code": 502}},
+    )
+    engine = compile_workflow(single_step_workflow(SEED_STEP, API_KEY_INPUT))
+
+    with pytest.raises(StepExecutionError) as caught:
+        engine.run(runtime_parameters={"image": make_image(32, 32), "api_key": API_KEY})
+
+    assert isinstance(caught.value.inner_error, ProviderError)
+    assert str(caught.value) == (
+        "OpenRouter (HTTP 502): answered without a reply: Provider returned error"
+    )
+
+
+def test_rejected_key_names_the_provider_and_status(chat_server):
+    chat_server.responder = lambda request: (
+        401,
+        {"error": {"message": "No auth credentials found", "code": 401}},
+    )
+    engine = compile_workflow(single_step_workflow(SEED_STEP, API_KEY_INPUT))
+
+    with pytest.raises(StepExecutionError) as caught:
+        engine.run(runtime_parameters={"image": make_image(32, 32), "api_key": API_KEY})
+
+    assert str(caught.value) == "OpenRouter (HTTP 401): No auth credentials found"
+    assert caught.value.inner_error.status_code == 401

@@ -1,0 +1,58 @@
+import contextvars
+import threading
+
+import pytest
+
+from llama_vision_block.concurrency import map_concurrently
+
+REQUEST_ID = contextvars.ContextVar("request_id", default="unset")
+
+
+def test_results_keep_input_order_and_use_several_threads():
+    barrier = threading.Barrier(4, timeout=10)
+    threads = set()
+
+    def work(item):
+        barrier.wait()  # only passes when 4 calls are running at once
+        threads.add(threading.get_ident())
+        return item * 10
+
+    assert map_concurrently(work, [1, 2, 3, 4], max_workers=4) == [10, 20, 30, 40]
+    assert len(threads) == 4
+
+
+def test_never_more_than_max_workers_at_once():
+    lock, running, peak = threading.Lock(), [0], [0]
+    gate = threading.Barrier(2, timeout=10)
+
+    def work(item):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        gate.wait()
+        with lock:
+            running[0] -= 1
+        return item
+
+    assert map_concurrently(work, list(range(8)), max_workers=2) == list(range(8))
+    assert peak[0] == 2
+
+
+def test_context_variables_reach_the_workers():
+    REQUEST_ID.set("abc")
+    assert map_concurrently(lambda _: REQUEST_ID.get(), [1, 2, 3], max_workers=3) == ["abc"] * 3
+
+
+def test_errors_propagate():
+    def work(item):
+        if item == 2:
+            raise RuntimeError("boom")
+        return item
+
+    with pytest.raises(RuntimeError, match="boom"):
+        map_concurrently(work, [1, 2, 3], max_workers=3)
+
+
+def test_rejects_zero_workers():
+    with pytest.raises(ValueError, match="max_workers must be at least 1"):
+        map_concurrently(str, [1], max_workers=0)

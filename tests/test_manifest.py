@@ -1,0 +1,150 @@
+"""The manifest against the seed block's reference page."""
+
+import pytest
+from pydantic import ValidationError
+
+from llama_vision_block.manifest import BLOCK_TYPE, SEED_BLOCK_TYPE, BlockManifest
+from llama_vision_block.model_versions import MODEL_VARIANTS
+from llama_vision_block.tasks import TASK_TYPES
+
+VALID = {
+    "type": BLOCK_TYPE,
+    "name": "llama",
+    "images": "$inputs.image",
+    "task_type": "unconstrained",
+    "prompt": "my prompt",
+    "api_key": "xxx-xxx",
+}
+
+# The seed page's "Refs" column: which properties accept selectors.
+SELECTOR_PROPERTIES = ["prompt", "classes", "api_key", "model_version", "temperature"]
+LITERAL_ONLY_PROPERTIES = {
+    "task_type": "$inputs.task",
+    "output_structure": "$inputs.structure",
+    "max_tokens": "$inputs.max_tokens",
+    "max_concurrent_requests": "$inputs.concurrency",
+}
+
+
+def test_seed_example_step_json_validates():
+    # The example from the seed reference page, with its placeholders filled in.
+    manifest = BlockManifest.model_validate(
+        {
+            "name": "step",
+            "type": SEED_BLOCK_TYPE,
+            "images": "$inputs.image",
+            "task_type": "structured-answering",
+            "prompt": "my prompt",
+            "output_structure": {"my_key": "description"},
+            "classes": ["class-a", "class-b"],
+            "api_key": "xxx-xxx",
+            "model_version": "11B (Free) - OpenRouter",
+            "max_tokens": 300,
+            "temperature": 0.5,
+            "max_concurrent_requests": 4,
+        }
+    )
+    assert manifest.output_structure == {"my_key": "description"}
+    assert manifest.max_concurrent_requests == 4
+
+
+def test_defaults_match_the_seed_block():
+    manifest = BlockManifest.model_validate(VALID)
+    assert manifest.model_version == "11B (Free) - OpenRouter"
+    assert manifest.max_tokens == 500
+    assert manifest.temperature == 0.1
+    assert manifest.max_concurrent_requests is None
+
+
+@pytest.mark.parametrize("field", SELECTOR_PROPERTIES)
+def test_properties_with_refs_accept_selectors(field):
+    manifest = BlockManifest.model_validate(
+        {**VALID, "task_type": "classification", "classes": ["a"], field: f"$inputs.{field}"}
+    )
+    assert getattr(manifest, field) == f"$inputs.{field}"
+
+
+@pytest.mark.parametrize("field,selector", LITERAL_ONLY_PROPERTIES.items())
+def test_properties_without_refs_reject_selectors(field, selector):
+    with pytest.raises(ValidationError):
+        BlockManifest.model_validate({**VALID, field: selector})
+
+
+@pytest.mark.parametrize("task_type", TASK_TYPES)
+def test_every_task_type_is_accepted_with_its_requirements(task_type):
+    manifest = BlockManifest.model_validate(
+        {
+            **VALID,
+            "task_type": task_type,
+            "classes": ["a", "b"],
+            "output_structure": {"k": "v"},
+        }
+    )
+    assert manifest.task_type == task_type
+
+
+@pytest.mark.parametrize("label", MODEL_VARIANTS)
+def test_every_model_version_label_is_accepted(label):
+    assert BlockManifest.model_validate({**VALID, "model_version": label}).model_version == label
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"task_type": "unconstrained", "prompt": None}, "`prompt` is required for task_type 'unconstrained'"),
+        ({"task_type": "visual-question-answering", "prompt": None}, "`prompt` is required"),
+        ({"task_type": "classification"}, "`classes` is required for task_type 'classification'"),
+        ({"task_type": "multi-label-classification"}, "`classes` is required"),
+        ({"task_type": "structured-answering"}, "`output_structure` is required"),
+        ({"task_type": "structured-answering", "output_structure": {}}, "`output_structure` is required"),
+        ({"temperature": 2.5}, "`temperature` must be in the range 0.0-2.0; got 2.5"),
+        ({"temperature": -0.1}, "`temperature` must be in the range 0.0-2.0"),
+        ({"max_tokens": 1}, "greater than 1"),
+        ({"max_concurrent_requests": 0}, "greater than or equal to 1"),
+        ({"model_version": "7B - Nowhere"}, "model_version"),
+        ({"task_type": "segmentation"}, "task_type"),
+    ],
+)
+def test_invalid_steps_name_the_field(change, message):
+    with pytest.raises(ValidationError) as caught:
+        BlockManifest.model_validate({**VALID, **change})
+    assert message in str(caught.value)
+
+
+def test_api_key_is_required():
+    without_key = {k: v for k, v in VALID.items() if k != "api_key"}
+    with pytest.raises(ValidationError, match="api_key"):
+        BlockManifest.model_validate(without_key)
+
+
+def test_schema_declares_what_the_editor_needs():
+    schema = BlockManifest.model_json_schema()
+    assert schema["name"] == "Llama 3.2 Vision"
+    assert schema["version"] == "v1"
+    assert schema["block_type"] == "model"
+    assert schema["license"] == "Llama 3.2 Community"
+    assert "Llama" in schema["search_keywords"]
+    assert schema["short_description"] and schema["long_description"]
+    properties = schema["properties"]
+    assert properties["type"]["enum"] == [BLOCK_TYPE, SEED_BLOCK_TYPE]
+    assert properties["api_key"]["private"] is True
+    task_type = properties["task_type"]
+    assert set(task_type["values_metadata"]) == set(TASK_TYPES)
+    assert task_type["recommended_parsers"]["classification"] == "roboflow_core/vlm_as_classifier@v2"
+    assert properties["prompt"]["relevant_for"]["task_type"] == {
+        "values": ["unconstrained", "visual-question-answering"],
+        "required": True,
+    }
+    assert properties["classes"]["relevant_for"]["task_type"]["required"] is True
+    assert properties["output_structure"]["relevant_for"]["task_type"]["values"] == [
+        "structured-answering"
+    ]
+
+
+def test_outputs_and_batch_input():
+    outputs = {o.name: [k.name for k in o.kind] for o in BlockManifest.describe_outputs()}
+    assert outputs == {
+        "output": ["string", "language_model_output"],
+        "classes": ["list_of_values"],
+    }
+    assert BlockManifest.get_parameters_accepting_batches() == ["images"]
