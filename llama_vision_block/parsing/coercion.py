@@ -1,0 +1,119 @@
+"""Turn loosely typed model output into confidences, coordinates, keys and classes."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+
+DEFAULT_CONFIDENCE = 1.0
+CLASS_KEYS = (
+    "classname", "class", "label", "category", "name", "predictedclass", "predictedlabel", "object",
+)
+CONFIDENCE_KEYS = ("confidence", "score", "probability", "prob", "certainty", "conf", "likelihood")
+
+_NUMERIC = re.compile(
+    r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(%|px)?\s*", re.IGNORECASE
+)
+_KEY_NOISE = re.compile(r"[\s_\-]+")
+_CLASS_NOISE = re.compile(r"[\s_\-]+")
+
+
+def to_number(value: Any) -> Optional[float]:
+    """A finite float from a number or a numeric string ("0.5", " 12px"), else `None`."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        match = _NUMERIC.fullmatch(value)
+        if match is None or (match.group(2) or "").lower() == "%":
+            return None
+        number = float(match.group(1))
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def to_confidence(value: Any, default: float = DEFAULT_CONFIDENCE) -> float:
+    """A confidence in [0, 1] from 0.9, "0.9", "90%" or 90; `default` if unreadable.
+
+    Numbers above 1 and up to 100 are read as percentages; the result is clamped.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return default
+    percent = False
+    if isinstance(value, str):
+        match = _NUMERIC.fullmatch(value)
+        if match is None or (match.group(2) or "").lower() == "px":
+            return default
+        number, percent = float(match.group(1)), match.group(2) == "%"
+    else:
+        number = float(value)
+    if math.isnan(number):
+        return default
+    if percent or 1.0 < number <= 100.0:
+        number /= 100.0
+    return min(max(number, 0.0), 1.0)
+
+
+def normalize_key(key: Any) -> str:
+    """A key compared case-insensitively, ignoring spaces, dashes and underscores."""
+    return _KEY_NOISE.sub("", str(key).casefold())
+
+
+def field_key(mapping: Mapping[str, Any], names: Sequence[str]) -> Optional[str]:
+    """The key of `mapping` that is the first of `names` (normalised keys), or `None`."""
+    index: Dict[str, str] = {}
+    for key in mapping:
+        index.setdefault(normalize_key(key), key)
+    for name in names:
+        if name in index:
+            return index[name]
+    return None
+
+
+def normalize_class(name: str) -> str:
+    """A class name compared case-insensitively, with `_`, `-` and runs of space as one space."""
+    return " ".join(_CLASS_NOISE.sub(" ", name.casefold()).split())
+
+
+class ClassMatcher:
+    """Maps the model's class names onto the given classes."""
+
+    def __init__(self, classes: Sequence[str]) -> None:
+        self.classes = [str(name) for name in classes]
+        # Same as inference's class index: on duplicate names the last id wins.
+        self._exact = {name: index for index, name in enumerate(self.classes)}
+        self._normal: Dict[str, int] = {}
+        for index, name in enumerate(self.classes):
+            self._normal.setdefault(normalize_class(name), index)
+
+    def match(self, name: Any) -> Tuple[str, int]:
+        """`(class name, class id)`: a given class when the name is one, up to
+        case, spacing or a plural "s"/"es"; otherwise the name as written and -1."""
+        raw = name.strip() if isinstance(name, str) else _plain(name)
+        if raw in self._exact:
+            return raw, self._exact[raw]
+        normal = normalize_class(raw)
+        index = self._normal.get(normal)
+        if index is None:
+            index = self._plural(normal)
+        if index is None:
+            return raw, -1
+        return self.classes[index], self._exact[self.classes[index]]
+
+    def _plural(self, normal: str) -> Optional[int]:
+        forms = {normal + "s", normal + "es"}
+        if normal.endswith("es"):
+            forms.add(normal[:-2])
+        if normal.endswith("s"):
+            forms.add(normal[:-1])
+        hits = {self._normal[form] for form in forms if form and form in self._normal}
+        return hits.pop() if len(hits) == 1 else None
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()

@@ -1,0 +1,186 @@
+"""Find the JSON values in a model reply: fenced blocks first, then the prose.
+
+Candidates come out in preference order: each fenced block (in order), then
+the text outside fences. Values that follow each other with only commas or
+whitespace between them (JSON Lines, `{...}, {...}`) also come out merged into
+one list, ahead of the values themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
+
+from llama_vision_block.parsing.lenient import MAX_DEPTH, Loaded, TooDeep, load
+from llama_vision_block.parsing.refusal import detect_refusal
+from llama_vision_block.parsing.result import ReplyParseError
+from llama_vision_block.parsing.strict import read_strict
+
+# A fence opens on its own line (any language tag), or anywhere as ```json.
+_FENCE_OPEN = re.compile(
+    r"^[ \t]*```[\w+.-]*[ \t]*(?:\r?\n|$)|```[ \t]*json5?\b[ \t]*\r?\n?",
+    re.MULTILINE | re.IGNORECASE,
+)
+_FENCE = "```"
+_VALUE_START = re.compile(r"[{\[]")
+_SEPARATOR = re.compile(r"[\s,]*")
+_CLOSING_FENCE_NEXT = re.compile(r"\s*```")
+# Bounds that keep the work linear in the reply, whatever the model wrote.
+_MAX_FENCES = 32
+_MAX_UNBOUNDED_RETRIES = 4
+_MAX_VALUES = 1000  # top-level values read per reply; a model writes a handful
+
+R = TypeVar("R")
+
+
+def iter_candidates(text: str) -> Iterator[Loaded]:
+    """Yield every plausible JSON object or array in `text`, preferred first."""
+    fenced, outside = _regions(text)
+    budget = _Budget()
+    for start, stop, closed in fenced:
+        yield from _scan(text, start, stop, budget, retry=closed)
+    for start, stop in outside:
+        yield from _scan(text, start, stop, budget, retry=False)
+
+
+def pick(text: str, interpret: Callable[[Loaded], Tuple[int, R]], enough: int) -> R:
+    """The interpretation of the best-scoring candidate (the first among equals).
+
+    Stops early at the first candidate scoring `enough`.
+
+    Raises:
+        ReplyParseError: when the text holds no JSON object or array at all.
+    """
+    best: Optional[Tuple[int, R]] = None
+    for candidate in iter_candidates(text):
+        score, result = interpret(candidate)
+        if best is None or score > best[0]:
+            best = (score, result)
+        if score >= enough:
+            break
+    if best is None:
+        raise ReplyParseError(no_json_reason(text))
+    return best[1]
+
+
+def extract_json(text: str) -> Any:
+    """The first JSON object or array in a model reply, repaired where needed.
+
+    Raises:
+        ReplyParseError: when there is none, with a one-line reason (a refusal
+            is reported as "the model refused: <sentence>").
+    """
+    if not isinstance(text, str):
+        raise ReplyParseError(f"expected the reply as str, got {type(text).__name__}")
+    return pick(text, lambda candidate: (1, candidate.value), enough=1)
+
+
+def no_json_reason(text: str) -> str:
+    """Why a reply without usable JSON failed: a refusal, or no JSON at all."""
+    refusal = detect_refusal(text)
+    if refusal:
+        return f"the model refused: {refusal}"
+    if _VALUE_START.search(text) and _too_deep(text):
+        return "the JSON in the reply is nested too deeply to read"
+    return "no JSON object found in the reply"
+
+
+def _too_deep(text: str) -> bool:
+    depth = 0
+    for match in re.finditer(r"[{\[]|[}\]]", text):
+        depth = depth + 1 if match.group() in "{[" else max(depth - 1, 0)
+        if depth > MAX_DEPTH:
+            return True
+    return False
+
+
+def _regions(text: str) -> Tuple[List[Tuple[int, int, bool]], List[Tuple[int, int]]]:
+    fenced: List[Tuple[int, int, bool]] = []
+    outside: List[Tuple[int, int]] = []
+    pos = 0
+    while len(fenced) < _MAX_FENCES:
+        opening = _FENCE_OPEN.search(text, pos)
+        if opening is None:
+            break
+        outside.append((pos, opening.start()))
+        closing = text.find(_FENCE, opening.end())
+        if closing < 0:
+            fenced.append((opening.end(), len(text), False))
+            return fenced, outside
+        fenced.append((opening.end(), closing, True))
+        pos = closing + len(_FENCE)
+    outside.append((pos, len(text)))
+    return fenced, outside
+
+
+class _Budget:
+    """What one reply may cost, so the work stays linear in its length."""
+
+    def __init__(self) -> None:
+        self.values = _MAX_VALUES
+        self.retries = _MAX_UNBOUNDED_RETRIES
+
+
+def _scan(text: str, start: int, stop: int, budget: _Budget, retry: bool) -> Iterator[Loaded]:
+    run: List[Loaded] = []
+    pos = start
+    while budget.values > 0:
+        match = _VALUE_START.search(text, pos, stop)
+        if match is None:
+            break
+        budget.values -= 1
+        loaded = read_strict(text, match.start())
+        if loaded is None:
+            try:
+                loaded = load(text, match.start(), stop)
+            except TooDeep:
+                break  # nothing nested that deep is data; skip the rest of this region
+        if loaded.cut and retry and budget.retries > 0 and not run:
+            # A ``` inside a string may have ended the block early: read on
+            # past it and keep that reading if the value closes right before a fence.
+            budget.retries -= 1
+            longer = _load_or_none(text, match.start(), len(text))
+            if longer and not longer.cut and _CLOSING_FENCE_NEXT.match(text, longer.end):
+                loaded = longer
+        pos = loaded.end
+        if not loaded.plausible:
+            continue
+        if run and _SEPARATOR.match(text, run[-1].end, loaded.start).end() != loaded.start:
+            yield from _flush(run)
+            run = []
+        run.append(loaded)
+    yield from _flush(run)
+
+
+def _load_or_none(text: str, start: int, stop: int) -> Optional[Loaded]:
+    try:
+        return load(text, start, stop)
+    except TooDeep:
+        return None
+
+
+def _flush(run: List[Loaded]) -> Iterator[Loaded]:
+    if len(run) > 1:
+        yield _merge(run)
+    yield from run
+
+
+def _merge(run: List[Loaded]) -> Loaded:
+    merged: list = []
+    for loaded in run[:-1]:
+        _extend(merged, loaded.value)
+    last = run[-1]
+    offset = len(merged)
+    _extend(merged, last.value)
+    cut_slot = last.cut_slot
+    if cut_slot and isinstance(last.value, list) and cut_slot[0] == id(last.value):
+        cut_slot = (id(merged), offset + cut_slot[1])
+    # Only the last value of a run can reach the end of its region.
+    return Loaded(merged, run[0].start, last.end, last.cut_values, cut_slot, True)
+
+
+def _extend(merged: list, value: Any) -> None:
+    if isinstance(value, list):
+        merged.extend(value)
+    else:
+        merged.append(value)

@@ -1,0 +1,120 @@
+"""parse_detections: boxes as sv.Detections in pixels of the original image."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from llama_vision_block.parsing import parse_detections
+
+CLASSES = ["car", "person"]
+SIZE = (200, 100)  # width, height
+
+
+def boxes(reply: str, classes=CLASSES, size=SIZE):
+    parsed = parse_detections(reply, classes, size)
+    assert parsed.ok, parsed.error
+    return parsed.value
+
+
+def test_fractions_are_scaled_to_pixels() -> None:
+    detections = boxes('{"detections": [{"class": "car", "box": [0.1, 0.2, 0.5, 0.6], "confidence": 0.8}]}')
+    assert detections.xyxy.dtype == np.float32
+    np.testing.assert_allclose(detections.xyxy, [[20, 20, 100, 60]])
+    np.testing.assert_allclose(detections.confidence, [0.8])
+    assert detections.class_id.tolist() == [0]
+    assert detections.data["class_name"].tolist() == ["car"]
+
+
+def test_any_coordinate_above_threshold_means_pixels() -> None:
+    reply = '[{"class": "car", "box": [0.5, 0.5, 1.0, 1.0]}, {"class": "person", "box": [10, 20, 50, 80]}]'
+    np.testing.assert_allclose(boxes(reply).xyxy, [[0.5, 0.5, 1.0, 1.0], [10, 20, 50, 80]])
+
+
+def test_threshold_is_one_and_a_half() -> None:
+    np.testing.assert_allclose(boxes('[{"class": "car", "box": [0.5, 0.5, 1.5, 1.0]}]').xyxy, [[100, 50, 200, 100]])
+    np.testing.assert_allclose(boxes('[{"class": "car", "box": [0.5, 0.5, 1.6, 1.0]}]').xyxy, [[0.5, 0.5, 1.6, 1.0]])
+
+
+@pytest.mark.parametrize(
+    "entry, expected",
+    [
+        ('"box": [0.1, 0.2, 0.3, 0.4]', [20, 20, 60, 40]),
+        ('"bbox": {"x_min": 0.1, "y_min": 0.2, "x_max": 0.3, "y_max": 0.4}', [20, 20, 60, 40]),
+        ('"xmin": 0.1, "ymin": 0.2, "xmax": 0.3, "ymax": 0.4', [20, 20, 60, 40]),
+        ('"x1": 0.1, "y1": 0.2, "x2": 0.3, "y2": 0.4', [20, 20, 60, 40]),
+        ('"x": 0.1, "y": 0.2, "width": 0.2, "height": 0.2', [20, 20, 60, 40]),
+        ('"box": {"x": 20, "y": 20, "w": 40, "h": 20}', [20, 20, 60, 40]),
+        ('"box": "0.1, 0.2, 0.3, 0.4"', [20, 20, 60, 40]),
+        ('"box": ["0.1", "0.2", "0.3", "0.4"]', [20, 20, 60, 40]),
+        ('"box": [[0.1, 0.2], [0.3, 0.4]]', [20, 20, 60, 40]),
+    ],
+)
+def test_box_formats(entry: str, expected: list) -> None:
+    detections = boxes('{"detections": [{"class": "car", %s}]}' % entry)
+    np.testing.assert_allclose(detections.xyxy, [expected], rtol=1e-5)
+
+
+def test_clipping_and_degenerate_boxes() -> None:
+    reply = (
+        '[{"class": "car", "box": [-0.1, -0.1, 1.2, 0.5]},'
+        ' {"class": "car", "box": [0.5, 0.5, 0.5, 0.9]},'
+        ' {"class": "car", "box": [0.6, 0.5, 0.2, 0.9]},'
+        ' {"class": "car", "box": [1.1, 0.1, 1.3, 0.2]}]'
+    )
+    np.testing.assert_allclose(boxes(reply).xyxy, [[0, 0, 200, 50]])
+
+
+def test_defaults_and_unknown_classes() -> None:
+    detections = boxes('[{"class": "Persons", "box": [0, 0, 0.5, 0.5]}, {"label": "tree", "bbox": [0.5, 0.5, 1, 1], "score": "70%"}]')
+    assert detections.data["class_name"].tolist() == ["person", "tree"]
+    assert detections.class_id.tolist() == [1, -1]
+    np.testing.assert_allclose(detections.confidence, [1.0, 0.7])
+
+
+def test_single_class_needs_no_class_key() -> None:
+    assert boxes('[{"box": [0, 0, 0.5, 0.5]}]', classes=["car"]).data["class_name"].tolist() == ["car"]
+
+
+def test_empty_and_dropped_entries() -> None:
+    assert len(boxes('{"detections": []}')) == 0
+    empty = boxes('{"detections": []}')
+    assert empty.xyxy.shape == (0, 4) and empty.data["class_name"].shape == (0,)
+    assert len(boxes('[{"class": "car", "box": [0.5, 0.5, 0.5, 0.5]}]')) == 0
+
+
+def test_truncated_last_detection_is_dropped() -> None:
+    reply = '{"detections": [{"class": "car", "box": [0.1, 0.1, 0.2, 0.2]}, {"class": "car", "box": [0.3, 0.3, 0.4, 0.'
+    assert len(boxes(reply)) == 1
+
+
+def test_class_to_boxes_map() -> None:
+    detections = boxes('{"car": [[0, 0, 0.5, 0.5], [0.5, 0.5, 1, 1]], "person": [0, 0, 1, 1]}')
+    assert detections.data["class_name"].tolist() == ["car", "car", "person"]
+
+
+@pytest.mark.parametrize(
+    "reply, error",
+    [
+        ('{"detections": [{"class": "car", "box": [0.1, 0.', "cut off"),
+        ('{"detections": [{"class": "car"}]}', "had a class and a box"),
+        ('{"caption": "a car"}', "no list of detections"),
+        ("I cannot locate people in images.", "the model refused"),
+        ("two cars", "no JSON object found"),
+    ],
+)
+def test_errors(reply: str, error: str) -> None:
+    parsed = parse_detections(reply, CLASSES, SIZE)
+    assert not parsed.ok and parsed.value is None
+    assert error in parsed.error
+
+
+@pytest.mark.parametrize("size", [None, (), ("a", "b")])
+def test_bad_image_size_is_an_error_not_an_exception(size) -> None:
+    parsed = parse_detections('[{"class": "car", "box": [0, 0, 1, 1]}]', CLASSES, size)
+    assert not parsed.ok and "image_size" in parsed.error
+
+
+def test_no_classes() -> None:
+    detections = boxes('[{"class": "car", "box": [0, 0, 1, 1]}]', classes=[])
+    assert detections.class_id.tolist() == [-1]

@@ -1,0 +1,65 @@
+"""parse_structured: the user's output_structure keys, filled from the reply."""
+
+from __future__ import annotations
+
+from llama_vision_block.parsing import Parsed, parse_structured
+
+STRUCTURE = {"count": "how many", "main_color": "dominant color"}
+
+
+def test_clean_object() -> None:
+    parsed = parse_structured('{"count": 2, "main_color": "red"}', STRUCTURE)
+    assert parsed == Parsed({"count": 2, "main_color": "red"})
+    assert parsed.ok and parsed.error == ""
+
+
+def test_missing_keys_are_none_and_extra_keys_kept() -> None:
+    parsed = parse_structured('{"count": 2, "note": "blurry"}', STRUCTURE)
+    assert parsed.value == {"count": 2, "main_color": None, "note": "blurry"}
+
+
+def test_keys_match_loosely_and_take_the_given_spelling() -> None:
+    parsed = parse_structured('{"COUNT": 2, "Main Color": "red"}', STRUCTURE)
+    assert parsed.value == {"count": 2, "main_color": "red"}
+    parsed = parse_structured('{"mainColor": "red", "main-color": "blue"}', STRUCTURE)
+    assert parsed.value["main_color"] == "red"
+    assert parsed.value["main-color"] == "blue"
+
+
+def test_list_of_one_object() -> None:
+    assert parse_structured('[{"count": 1, "main_color": "red"}]', STRUCTURE).value == {"count": 1, "main_color": "red"}
+
+
+def test_list_of_several_objects_takes_the_best_covering() -> None:
+    reply = '[{"note": 1}, {"count": 3}, {"count": 4, "main_color": "red"}, {"count": 5, "main_color": "blue"}]'
+    assert parse_structured(reply, STRUCTURE).value == {"count": 4, "main_color": "red"}
+
+
+def test_wrapped_object_is_unwrapped() -> None:
+    assert parse_structured('{"answer": {"count": 1}}', STRUCTURE).value == {"count": 1, "main_color": None}
+
+
+def test_prefers_block_with_expected_keys() -> None:
+    reply = '```json\n{"image": "a.jpg"}\n```\n```json\n{"count": 9, "main_color": "tan"}\n```'
+    assert parse_structured(reply, STRUCTURE).value == {"count": 9, "main_color": "tan"}
+
+
+def test_falls_back_to_first_object() -> None:
+    reply = '```json\n[1, 2]\n```\n```json\n{"image": "a.jpg"}\n```'
+    assert parse_structured(reply, STRUCTURE).value == {"count": None, "main_color": None, "image": "a.jpg"}
+
+
+def test_empty_structure_keeps_the_object() -> None:
+    assert parse_structured('{"a": {"b": 1}}', {}).value == {"a": {"b": 1}}
+
+
+def test_truncated_string_is_closed() -> None:
+    assert parse_structured('{"count": 2, "main_color": "re', STRUCTURE).value == {"count": 2, "main_color": "re"}
+
+
+def test_errors() -> None:
+    assert parse_structured("nothing here", STRUCTURE).error == "no JSON object found in the reply"
+    assert "expected a JSON object" in parse_structured("[1, 2]", STRUCTURE).error
+    assert "str" in parse_structured(None, STRUCTURE).error  # type: ignore[arg-type]
+    refused = parse_structured("I cannot help with that request.", STRUCTURE)
+    assert refused.value is None and refused.error.startswith("the model refused: ")
