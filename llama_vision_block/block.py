@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Type
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
 
 from inference.core.workflows import environment
 from inference.core.workflows.execution_engine.entities.base import (
@@ -16,11 +17,18 @@ from inference.core.workflows.prototypes.block import (
 )
 
 from llama_vision_block.concurrency import map_concurrently
+from llama_vision_block.errors import InvalidImageError, ProviderError
 from llama_vision_block.images import encode_image
 from llama_vision_block.manifest import EXECUTION_ENGINE_COMPATIBILITY, BlockManifest
 from llama_vision_block.model_versions import resolve_model_version
-from llama_vision_block.prompts import build_prompt
-from llama_vision_block.providers import ProviderSettings, VisionRequest, create_backend
+from llama_vision_block.prompts import Prompt, build_prompt
+from llama_vision_block.providers import (
+    Backend,
+    ProviderSettings,
+    VisionRequest,
+    create_backend,
+)
+from llama_vision_block.results import failure_outputs, reply_outputs
 
 
 class LlamaVisionBlockV1(WorkflowBlock):
@@ -46,27 +54,59 @@ class LlamaVisionBlockV1(WorkflowBlock):
         max_concurrent_requests: Optional[int],
     ) -> BlockResult:
         variant = resolve_model_version(model_version)
-        llama_prompt = build_prompt(
-            task_type, prompt=prompt, classes=classes, output_structure=output_structure
+        ask = ImageQuestion(
+            backend=create_backend(variant.provider, ProviderSettings(api_key=api_key)),
+            prompt=build_prompt(
+                task_type, prompt=prompt, classes=classes, output_structure=output_structure
+            ),
+            model=variant.model,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            task_type=task_type,
+            classes=classes,
+            output_structure=output_structure,
         )
-        backend = create_backend(variant.provider, ProviderSettings(api_key=api_key))
-
-        def ask(indexed_image: tuple) -> str:
-            # Encoding happens here, inside the worker, so the first request
-            # leaves while later images are still being encoded.
-            index, image = indexed_image
-            request = VisionRequest(
-                prompt=llama_prompt,
-                image=encode_image(image.numpy_image, name=f"images[{index}]"),
-                model=variant.model,
-                max_tokens=max_tokens,
-                temperature=temperature,
-            )
-            return backend.complete(request)
-
         workers = (
             max_concurrent_requests
             or environment.WORKFLOWS_REMOTE_EXECUTION_MAX_STEP_CONCURRENT_REQUESTS
         )
-        replies = map_concurrently(ask, list(enumerate(images)), max_workers=workers)
-        return [{"output": reply, "classes": classes} for reply in replies]
+        return map_concurrently(ask, list(enumerate(images)), max_workers=workers)
+
+
+@dataclass(frozen=True)
+class ImageQuestion:
+    """Asks the step's question about one image and returns that image's outputs."""
+
+    backend: Backend
+    prompt: Prompt
+    model: str
+    max_tokens: int
+    temperature: float
+    task_type: str
+    classes: Optional[List[str]]
+    output_structure: Optional[Mapping[str, str]]
+
+    def __call__(self, indexed_image: Tuple[int, WorkflowImageData]) -> Dict[str, Any]:
+        index, image = indexed_image
+        try:
+            # Encoding inside the worker lets the first request leave while
+            # later images are still being encoded.
+            encoded = encode_image(image.numpy_image, name=f"images[{index}]")
+            reply = self.backend.complete(
+                VisionRequest(
+                    prompt=self.prompt,
+                    image=encoded,
+                    model=self.model,
+                    max_tokens=self.max_tokens,
+                    temperature=self.temperature,
+                )
+            )
+        except InvalidImageError as error:
+            return failure_outputs(str(error), self.classes)
+        except ProviderError as error:
+            if error.fails_every_request:
+                raise
+            return failure_outputs(f"images[{index}]: {error}", self.classes)
+        return reply_outputs(
+            self.task_type, reply, image, self.classes, self.output_structure
+        )

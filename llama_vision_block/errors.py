@@ -19,6 +19,10 @@ class ConfigurationError(LlamaVisionError, ValueError):
     """A step property has a value the block cannot work with."""
 
 
+class InvalidImageError(LlamaVisionError, ValueError):
+    """One image of the batch cannot be sent; the others still can."""
+
+
 class IncompatibleInferenceError(LlamaVisionError, RuntimeError):
     """The installed `inference` changed internals this plugin relies on."""
 
@@ -37,3 +41,11 @@ class ProviderError(LlamaVisionError, RuntimeError):
         self.provider_message = message
         status = f" (HTTP {status_code})" if status_code is not None else ""
         super().__init__(f"{provider}{status}: {message}")
+
+    @property
+    def fails_every_request(self) -> bool:
+        """A rejected key or an unknown model: no other image would fare better."""
+        return self.status_code in _STEP_WIDE_STATUSES
+
+
+_STEP_WIDE_STATUSES = frozenset({401, 403, 404})

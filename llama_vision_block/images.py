@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from llama_vision_block.errors import ConfigurationError
+from llama_vision_block.errors import InvalidImageError
 
 JPEG_QUALITY = 90
 
@@ -34,12 +34,12 @@ def encode_image(pixels: np.ndarray, name: str = "image") -> EncodedImage:
     `name` identifies the image in error messages (for example `images[3]`).
     """
     if not isinstance(pixels, np.ndarray) or pixels.ndim not in (2, 3) or pixels.size == 0:
-        raise ConfigurationError(
+        raise InvalidImageError(
             f"{name} is not a decodable image (got an array of shape "
             f"{getattr(pixels, 'shape', None)}); pass a non-empty colour or grayscale image."
         )
     ok, buffer = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
-        raise ConfigurationError(f"{name} could not be encoded as JPEG.")
+        raise InvalidImageError(f"{name} could not be encoded as JPEG.")
     height, width = pixels.shape[:2]
     return EncodedImage(data=buffer.tobytes(), width=width, height=height)

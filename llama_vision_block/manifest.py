@@ -6,13 +6,19 @@ from typing import Dict, List, Literal, Optional, Union
 
 from inference.core.workflows.execution_engine.entities.base import OutputDefinition
 from inference.core.workflows.execution_engine.entities.types import (
+    BOOLEAN_KIND,
+    CLASSIFICATION_PREDICTION_KIND,
+    DICTIONARY_KIND,
     FLOAT_KIND,
     IMAGE_KIND,
+    INFERENCE_ID_KIND,
     LANGUAGE_MODEL_OUTPUT_KIND,
     LIST_OF_VALUES_KIND,
+    OBJECT_DETECTION_PREDICTION_KIND,
     SECRET_KIND,
     STRING_KIND,
     ImageInputField,
+    Kind,
     Selector,
 )
 from inference.core.workflows.prototypes.block import WorkflowBlockManifest
@@ -20,6 +26,8 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from llama_vision_block.model_versions import DEFAULT_MODEL_VERSION, ModelVersion
 from llama_vision_block.tasks import (
+    CLASSIFICATION_TASKS,
+    DETECTION_TASKS,
     RECOMMENDED_PARSERS,
     TASKS_METADATA,
     TASKS_REQUIRING_CLASSES,
@@ -180,11 +188,31 @@ class BlockManifest(WorkflowBlockManifest):
 
     @classmethod
     def describe_outputs(cls) -> List[OutputDefinition]:
-        return [
-            OutputDefinition(name="output", kind=[STRING_KIND, LANGUAGE_MODEL_OUTPUT_KIND]),
-            OutputDefinition(name="classes", kind=[LIST_OF_VALUES_KIND]),
-        ]
+        return _outputs(
+            prediction_kinds=[CLASSIFICATION_PREDICTION_KIND, OBJECT_DETECTION_PREDICTION_KIND]
+        )
+
+    def get_actual_outputs(self) -> List[OutputDefinition]:
+        # Narrowed to what this step's task produces, so the editor only offers
+        # connections that fit (boxes to box visualisers, classes to classifiers).
+        if self.task_type in DETECTION_TASKS:
+            return _outputs(prediction_kinds=[OBJECT_DETECTION_PREDICTION_KIND])
+        if self.task_type in CLASSIFICATION_TASKS:
+            return _outputs(prediction_kinds=[CLASSIFICATION_PREDICTION_KIND])
+        return self.describe_outputs()
 
     @classmethod
     def get_execution_engine_compatibility(cls) -> Optional[str]:
         return EXECUTION_ENGINE_COMPATIBILITY
+
+
+def _outputs(prediction_kinds: List[Kind]) -> List[OutputDefinition]:
+    return [
+        OutputDefinition(name="output", kind=[STRING_KIND, LANGUAGE_MODEL_OUTPUT_KIND]),
+        OutputDefinition(name="classes", kind=[LIST_OF_VALUES_KIND]),
+        OutputDefinition(name="structured_output", kind=[DICTIONARY_KIND]),
+        OutputDefinition(name="predictions", kind=prediction_kinds),
+        OutputDefinition(name="error_status", kind=[BOOLEAN_KIND]),
+        OutputDefinition(name="error_message", kind=[STRING_KIND]),
+        OutputDefinition(name="inference_id", kind=[INFERENCE_ID_KIND]),
+    ]

@@ -184,6 +184,21 @@ def _structured_answering(
     )
 
 
+def _object_detection(classes: Optional[Sequence[str]], **_: object) -> Prompt:
+    names = _require_classes(classes, "object-detection")
+    return Prompt(
+        system=(
+            "You are an object detector. Find every instance of the user's classes in "
+            "the image. Reply with one JSON object inside ```json markers and nothing "
+            'else, shaped like {"detections": [{"class": "<class>", "box": '
+            '[x_min, y_min, x_max, y_max], "confidence": 0.9}]}. Box coordinates are '
+            "fractions of the image width and height, from 0.0 to 1.0, measured from "
+            "the top-left corner. Use an empty list when no class is visible."
+        ),
+        text=f"Classes: {', '.join(names)}",
+    )
+
+
 PROMPT_BUILDERS: Dict[str, Callable[..., Prompt]] = {
     "unconstrained": _unconstrained,
     "ocr": _ocr,
@@ -193,4 +208,5 @@ PROMPT_BUILDERS: Dict[str, Callable[..., Prompt]] = {
     "classification": _classification,
     "multi-label-classification": _multi_label_classification,
     "structured-answering": _structured_answering,
+    "object-detection": _object_detection,
 }

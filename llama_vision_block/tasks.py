@@ -13,6 +13,7 @@ TaskType = Literal[
     "classification",
     "multi-label-classification",
     "structured-answering",
+    "object-detection",
 ]
 
 TASK_TYPES: Tuple[str, ...] = get_args(TaskType)
@@ -51,14 +52,20 @@ TASKS_METADATA: Dict[str, Dict[str, str]] = {
         "name": "Structured Output Generation",
         "description": "Model returns a JSON response with the specified fields",
     },
+    "object-detection": {
+        "name": "Object Detection",
+        "description": "Model detects the provided classes and returns their bounding boxes",
+    },
 }
 
 TASKS_REQUIRING_PROMPT: FrozenSet[str] = frozenset(
     {"unconstrained", "visual-question-answering"}
 )
-TASKS_REQUIRING_CLASSES: FrozenSet[str] = frozenset(
+CLASSIFICATION_TASKS: FrozenSet[str] = frozenset(
     {"classification", "multi-label-classification"}
 )
+DETECTION_TASKS: FrozenSet[str] = frozenset({"object-detection"})
+TASKS_REQUIRING_CLASSES: FrozenSet[str] = CLASSIFICATION_TASKS | DETECTION_TASKS
 TASKS_REQUIRING_OUTPUT_STRUCTURE: FrozenSet[str] = frozenset({"structured-answering"})
 
 RECOMMENDED_PARSERS: Dict[str, str] = {

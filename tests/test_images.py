@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from llama_vision_block.errors import ConfigurationError
+from llama_vision_block.errors import InvalidImageError
 from llama_vision_block.images import encode_image
 from support.images import make_image
 
@@ -27,5 +27,5 @@ def test_data_url_carries_the_jpeg():
 
 @pytest.mark.parametrize("bad", [np.zeros((0, 10, 3), np.uint8), np.zeros((4,), np.uint8), None])
 def test_unusable_images_are_named(bad):
-    with pytest.raises(ConfigurationError, match=r"images\[2\] is not a decodable image"):
+    with pytest.raises(InvalidImageError, match=r"images\[2\] is not a decodable image"):
         encode_image(bad, name="images[2]")

@@ -95,6 +95,7 @@ def test_every_model_version_label_is_accepted(label):
         ({"task_type": "visual-question-answering", "prompt": None}, "`prompt` is required"),
         ({"task_type": "classification"}, "`classes` is required for task_type 'classification'"),
         ({"task_type": "multi-label-classification"}, "`classes` is required"),
+        ({"task_type": "object-detection"}, "`classes` is required for task_type 'object-detection'"),
         ({"task_type": "structured-answering"}, "`output_structure` is required"),
         ({"task_type": "structured-answering", "output_structure": {}}, "`output_structure` is required"),
         ({"temperature": 2.5}, "`temperature` must be in the range 0.0-2.0; got 2.5"),
@@ -141,10 +142,32 @@ def test_schema_declares_what_the_editor_needs():
     ]
 
 
+def _kinds(outputs):
+    return {o.name: [k.name for k in o.kind] for o in outputs}
+
+
 def test_outputs_and_batch_input():
-    outputs = {o.name: [k.name for k in o.kind] for o in BlockManifest.describe_outputs()}
-    assert outputs == {
+    assert _kinds(BlockManifest.describe_outputs()) == {
         "output": ["string", "language_model_output"],
         "classes": ["list_of_values"],
+        "structured_output": ["dictionary"],
+        "predictions": ["classification_prediction", "object_detection_prediction"],
+        "error_status": ["boolean"],
+        "error_message": ["string"],
+        "inference_id": ["inference_id"],
     }
     assert BlockManifest.get_parameters_accepting_batches() == ["images"]
+
+
+@pytest.mark.parametrize(
+    "task_type,prediction_kinds",
+    [
+        ("classification", ["classification_prediction"]),
+        ("multi-label-classification", ["classification_prediction"]),
+        ("object-detection", ["object_detection_prediction"]),
+        ("ocr", ["classification_prediction", "object_detection_prediction"]),
+    ],
+)
+def test_actual_outputs_narrow_predictions_to_the_task(task_type, prediction_kinds):
+    manifest = BlockManifest.model_validate({**VALID, "task_type": task_type, "classes": ["a"]})
+    assert _kinds(manifest.get_actual_outputs())["predictions"] == prediction_kinds

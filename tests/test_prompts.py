@@ -53,6 +53,13 @@ def test_multi_label_asks_for_predicted_classes():
     assert '"predicted_classes"' in prompt.system
 
 
+def test_object_detection_states_the_box_convention():
+    prompt = build_prompt("object-detection", classes=["car", "sign"])
+    assert prompt.text == "Classes: car, sign"
+    assert '"detections"' in prompt.system and "[x_min, y_min, x_max, y_max]" in prompt.system
+    assert "fractions of the image width and height" in prompt.system
+
+
 def test_structured_answering_lists_the_fields():
     prompt = build_prompt("structured-answering", output_structure={"count": "number of cars", "color": "main colour"})
     fields = json.loads(prompt.text.split("\n", 1)[1])

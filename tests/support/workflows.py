@@ -27,13 +27,10 @@ def run_workflow(
 
 
 def single_step_workflow(step: Dict[str, Any], inputs: List[Dict[str, Any]] = ()) -> Dict[str, Any]:
-    """A workflow with one image input, the given step and its two outputs."""
+    """A workflow with one image input and the given step; output `llama` holds all its outputs."""
     return {
         "version": "1.0",
         "inputs": [{"type": "WorkflowImage", "name": "image"}, *inputs],
         "steps": [{"name": "llama", "images": "$inputs.image", **step}],
-        "outputs": [
-            {"type": "JsonField", "name": "output", "selector": "$steps.llama.output"},
-            {"type": "JsonField", "name": "classes", "selector": "$steps.llama.classes"},
-        ],
+        "outputs": [{"type": "JsonField", "name": "llama", "selector": "$steps.llama.*"}],
     }

@@ -1,0 +1,130 @@
+"""One image's outputs: the reply as text, and parsed into what its task needs."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from uuid import uuid4
+
+import numpy as np
+import supervision as sv
+from inference.core.workflows.core_steps.common.utils import (
+    attach_parents_coordinates_to_sv_detections,
+)
+from inference.core.workflows.execution_engine.constants import (
+    DETECTION_ID_KEY,
+    IMAGE_DIMENSIONS_KEY,
+    INFERENCE_ID_KEY,
+    PREDICTION_TYPE_KEY,
+)
+from inference.core.workflows.execution_engine.entities.base import WorkflowImageData
+
+from llama_vision_block.parsing import (
+    Parsed,
+    build_multi_label_prediction,
+    build_single_label_prediction,
+    parse_detections,
+    parse_multi_label,
+    parse_single_label,
+    parse_structured,
+)
+
+
+def reply_outputs(
+    task_type: str,
+    reply: str,
+    image: WorkflowImageData,
+    classes: Optional[List[str]],
+    output_structure: Optional[Mapping[str, str]],
+) -> Dict[str, Any]:
+    """The outputs for a reply: tasks that ask for JSON get it parsed."""
+    outputs = _empty_outputs(output=reply, classes=classes)
+    interpret = _INTERPRETERS.get(task_type)
+    if interpret is None:
+        return outputs
+    name, parsed = interpret(
+        reply,
+        image=image,
+        classes=classes,
+        output_structure=output_structure,
+        inference_id=outputs["inference_id"],
+    )
+    if parsed.ok:
+        outputs[name] = parsed.value
+    else:
+        outputs.update(error_status=True, error_message=parsed.error)
+    return outputs
+
+
+def failure_outputs(message: str, classes: Optional[List[str]]) -> Dict[str, Any]:
+    """The outputs for an image whose request failed for good."""
+    outputs = _empty_outputs(output="", classes=classes)
+    outputs.update(error_status=True, error_message=message)
+    return outputs
+
+
+def _empty_outputs(output: str, classes: Optional[List[str]]) -> Dict[str, Any]:
+    return {
+        "output": output,
+        "classes": classes,
+        "structured_output": None,
+        "predictions": None,
+        "error_status": False,
+        "error_message": "",
+        "inference_id": str(uuid4()),
+    }
+
+
+def _image_size(image: WorkflowImageData) -> Tuple[int, int]:
+    height, width = image.numpy_image.shape[:2]
+    return width, height
+
+
+def _structured(reply: str, output_structure, **_: Any) -> Tuple[str, Parsed]:
+    return "structured_output", parse_structured(reply, output_structure)
+
+
+def _classification(parse: Callable, build: Callable) -> Callable[..., Tuple[str, Parsed]]:
+    """An interpreter that parses a classification reply and shapes it like
+    `roboflow_core/vlm_as_classifier@v2` does."""
+
+    def interpret(reply: str, image, classes, inference_id: str, **_: Any) -> Tuple[str, Parsed]:
+        parsed = parse(reply, classes)
+        if not parsed.ok:
+            return "predictions", parsed
+        width, height = _image_size(image)
+        parent_id = image.parent_metadata.parent_id
+        prediction = build(parsed.value, classes, width, height, inference_id, parent_id)
+        return "predictions", Parsed(prediction)
+
+    return interpret
+
+
+def _object_detection(reply: str, image, classes, inference_id: str, **_: Any) -> Tuple[str, Parsed]:
+    parsed = parse_detections(reply, classes, _image_size(image))
+    if not parsed.ok:
+        return "predictions", parsed
+    return "predictions", Parsed(_with_workflow_metadata(parsed.value, image, inference_id))
+
+
+def _with_workflow_metadata(
+    detections: sv.Detections, image: WorkflowImageData, inference_id: str
+) -> sv.Detections:
+    # The fields every detection model in Workflows attaches, so visualisers,
+    # trackers and sinks downstream treat these boxes like any other.
+    count = len(detections)
+    width, height = _image_size(image)
+    detections.data[DETECTION_ID_KEY] = np.array([str(uuid4()) for _ in range(count)])
+    detections.data[IMAGE_DIMENSIONS_KEY] = np.array([[height, width]] * count).reshape(-1, 2)
+    detections.data[INFERENCE_ID_KEY] = np.array([inference_id] * count)
+    detections.data[PREDICTION_TYPE_KEY] = np.array(["object-detection"] * count)
+    return attach_parents_coordinates_to_sv_detections(detections=detections, image=image)
+
+
+_INTERPRETERS: Dict[str, Callable[..., Tuple[str, Parsed]]] = {
+    "structured-answering": _structured,
+    "classification": _classification(parse_single_label, build_single_label_prediction),
+    "multi-label-classification": _classification(
+        parse_multi_label, build_multi_label_prediction
+    ),
+    "object-detection": _object_detection,
+}

@@ -1,0 +1,103 @@
+"""One image's outputs, for each kind of task."""
+
+import numpy as np
+import pytest
+from inference.core.workflows.execution_engine.entities.base import (
+    ImageParentMetadata,
+    WorkflowImageData,
+)
+
+from llama_vision_block.results import failure_outputs, reply_outputs
+from llama_vision_block.tasks import TASK_TYPES
+
+IMAGE = WorkflowImageData(
+    parent_metadata=ImageParentMetadata(parent_id="frame-7"),
+    numpy_image=np.zeros((200, 400, 3), np.uint8),
+)
+CLASSES = ["car", "truck"]
+
+
+def _outputs(task_type, reply, output_structure=None):
+    return reply_outputs(task_type, reply, IMAGE, CLASSES, output_structure)
+
+
+@pytest.mark.parametrize(
+    "task_type", ["unconstrained", "ocr", "visual-question-answering", "caption", "detailed-caption"]
+)
+def test_text_tasks_leave_the_parsed_outputs_empty(task_type):
+    outputs = _outputs(task_type, '{"not": "parsed"} I\'m sorry, I can\'t')
+    assert outputs["output"] == '{"not": "parsed"} I\'m sorry, I can\'t'
+    assert (outputs["structured_output"], outputs["predictions"]) == (None, None)
+    assert (outputs["error_status"], outputs["error_message"]) == (False, "")
+
+
+def test_every_task_type_produces_every_output():
+    for task_type in TASK_TYPES:
+        assert set(_outputs(task_type, "x", {"a": "b"})) == {
+            "output", "classes", "structured_output", "predictions",
+            "error_status", "error_message", "inference_id",
+        }
+
+
+def test_structured_answer_has_every_requested_key():
+    outputs = _outputs(
+        "structured-answering",
+        "Here you go:\n```json\n{'street': 'Main St', extra: True,}\n```",
+        {"street": "street name", "exit": "exit number"},
+    )
+    assert outputs["structured_output"] == {"street": "Main St", "exit": None, "extra": True}
+    assert outputs["error_status"] is False
+
+
+def test_unparseable_structured_answer_is_an_error_not_an_exception():
+    outputs = _outputs("structured-answering", "I cannot see any sign.", {"street": "name"})
+    assert outputs["structured_output"] is None
+    assert outputs["error_status"] is True
+    assert outputs["error_message"]
+
+
+def test_refusal_is_reported_as_such():
+    outputs = _outputs("classification", "I'm sorry, but I can't help with identifying that.")
+    assert outputs["error_status"] is True
+    assert "refused" in outputs["error_message"]
+
+
+def test_single_label_prediction_carries_image_and_ids():
+    outputs = _outputs("classification", '```json\n{"class_name": "Cars", "confidence": "90%"}\n```')
+    prediction = outputs["predictions"]
+    assert prediction["top"] == "car" and prediction["confidence"] == 0.9
+    assert prediction["image"] == {"width": 400, "height": 200}
+    assert prediction["parent_id"] == "frame-7"
+    assert prediction["inference_id"] == outputs["inference_id"]
+
+
+def test_multi_label_prediction():
+    reply = '{"predicted_classes": [{"class": "truck", "confidence": 0.7}]}'
+    prediction = _outputs("multi-label-classification", reply)["predictions"]
+    assert prediction["predicted_classes"] == ["truck"]
+    assert prediction["predictions"]["car"] == {"confidence": 0.0, "class_id": 0}
+    assert prediction["predictions"]["truck"] == {"confidence": 0.7, "class_id": 1}
+
+
+def test_detections_are_in_image_pixels_with_workflow_metadata():
+    reply = '```json\n{"detections": [{"class": "car", "box": [0.1, 0.2, 0.5, 0.6], "confidence": 0.8}]}\n```'
+    outputs = _outputs("object-detection", reply)
+    detections = outputs["predictions"]
+    assert detections.xyxy.tolist() == [[40.0, 40.0, 200.0, 120.0]]
+    assert detections.class_id.tolist() == [0]
+    assert detections.confidence.tolist() == pytest.approx([0.8])
+    assert detections.data["class_name"].tolist() == ["car"]
+    assert detections.data["image_dimensions"].tolist() == [[200, 400]]
+    assert detections.data["inference_id"].tolist() == [outputs["inference_id"]]
+    assert detections.data["prediction_type"].tolist() == ["object-detection"]
+    assert detections.data["parent_id"].tolist() == ["frame-7"]
+    assert len(detections.data["detection_id"][0]) == 36
+
+
+def test_failure_outputs():
+    outputs = failure_outputs("images[3]: OpenRouter (HTTP 500): boom", CLASSES)
+    assert outputs["output"] == ""
+    assert outputs["classes"] == CLASSES
+    assert outputs["error_status"] is True
+    assert outputs["error_message"] == "images[3]: OpenRouter (HTTP 500): boom"
+    assert (outputs["structured_output"], outputs["predictions"]) == (None, None)
