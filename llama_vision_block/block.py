@@ -24,6 +24,7 @@ from llama_vision_block.model_versions import resolve_model_version
 from llama_vision_block.prompts import Prompt, build_prompt
 from llama_vision_block.providers import (
     Backend,
+    Generation,
     ProviderSettings,
     VisionRequest,
     create_backend,
@@ -55,13 +56,11 @@ class LlamaVisionBlockV1(WorkflowBlock):
     ) -> BlockResult:
         variant = resolve_model_version(model_version)
         ask = ImageQuestion(
-            backend=create_backend(variant.provider, ProviderSettings(api_key=api_key)),
+            backend=create_backend(variant, ProviderSettings(api_key=api_key)),
             prompt=build_prompt(
                 task_type, prompt=prompt, classes=classes, output_structure=output_structure
             ),
-            model=variant.model,
-            max_tokens=max_tokens,
-            temperature=temperature,
+            generation=Generation(max_tokens=max_tokens, temperature=temperature),
             task_type=task_type,
             classes=classes,
             output_structure=output_structure,
@@ -79,9 +78,7 @@ class ImageQuestion:
 
     backend: Backend
     prompt: Prompt
-    model: str
-    max_tokens: int
-    temperature: float
+    generation: Generation
     task_type: str
     classes: Optional[List[str]]
     output_structure: Optional[Mapping[str, str]]
@@ -93,13 +90,7 @@ class ImageQuestion:
             # later images are still being encoded.
             encoded = encode_image(image.numpy_image, name=f"images[{index}]")
             reply = self.backend.complete(
-                VisionRequest(
-                    prompt=self.prompt,
-                    image=encoded,
-                    model=self.model,
-                    max_tokens=self.max_tokens,
-                    temperature=self.temperature,
-                )
+                VisionRequest(prompt=self.prompt, image=encoded, generation=self.generation)
             )
         except InvalidImageError as error:
             return failure_outputs(str(error), self.classes)

@@ -21,11 +21,13 @@ class OpenAIChatBackend:
     def __init__(
         self,
         provider: str,
+        model: str,
         base_url: str,
         api_key: Optional[str],
         default_headers: Optional[Dict[str, str]] = None,
     ) -> None:
         self.provider = provider
+        self.model = model
         self._client = openai.OpenAI(
             base_url=base_url,
             # The SDK insists on a key; servers without auth ignore the header.
@@ -39,10 +41,10 @@ class OpenAIChatBackend:
         """Sends one chat completion and returns the text of the first choice."""
         try:
             response = self._client.chat.completions.create(
-                model=request.model,
+                model=self.model,
                 messages=to_chat_messages(request.prompt, request.image.data_url()),
-                max_tokens=request.max_tokens,
-                temperature=request.temperature,
+                max_tokens=request.generation.max_tokens,
+                temperature=request.generation.temperature,
             )
         except openai.APIStatusError as error:
             raise ProviderError(

@@ -14,8 +14,8 @@ DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 APP_HEADERS = {"X-Title": "llama-vision-block"}
 
 
-def create_backend(settings: ProviderSettings) -> OpenAIChatBackend:
-    """An OpenRouter backend; the base URL comes from `OPENROUTER_BASE_URL`."""
+def create_backend(model: str, settings: ProviderSettings) -> OpenAIChatBackend:
+    """An OpenRouter backend for `model`; the base URL comes from `OPENROUTER_BASE_URL`."""
     if not settings.api_key:
         raise ConfigurationError(
             "`api_key` is required for OpenRouter: pass your OpenRouter API key "
@@ -23,6 +23,7 @@ def create_backend(settings: ProviderSettings) -> OpenAIChatBackend:
         )
     return OpenAIChatBackend(
         provider="OpenRouter",
+        model=model,
         base_url=os.environ.get(BASE_URL_ENV, DEFAULT_BASE_URL),
         api_key=settings.api_key,
         default_headers=APP_HEADERS,

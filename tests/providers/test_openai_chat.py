@@ -5,16 +5,16 @@ import pytest
 from llama_vision_block.errors import ProviderError
 from llama_vision_block.images import encode_image
 from llama_vision_block.prompts import Prompt
-from llama_vision_block.providers.base import VisionRequest
+from llama_vision_block.providers.base import Generation, VisionRequest
 from llama_vision_block.providers.openai_chat import OpenAIChatBackend
 from support.chat_server import ChatServer, chat_completion
 from support.images import make_image
 
-REQUEST_ARGS = dict(prompt=Prompt(system=None, text="hi"), model="m", max_tokens=5, temperature=0.2)
+REQUEST_ARGS = dict(prompt=Prompt(system=None, text="hi"), generation=Generation(max_tokens=5, temperature=0.2))
 
 
 def _complete(base_url):
-    backend = OpenAIChatBackend(provider="Local", base_url=base_url, api_key=None)
+    backend = OpenAIChatBackend(provider="Local", model="m", base_url=base_url, api_key=None)
     return backend.complete(VisionRequest(image=encode_image(make_image(4, 4)), **REQUEST_ARGS))
 
 
