@@ -48,19 +48,46 @@ class LlamaVisionBlockV1(WorkflowBlock):
         prompt: Optional[str],
         output_structure: Optional[Dict[str, str]],
         classes: Optional[List[str]],
-        api_key: str,
+        api_key: Optional[str],
         model_version: str,
+        base_url: Optional[str],
+        served_model_name: Optional[str],
+        cloudflare_account_id: Optional[str],
+        cloudflare_accept_llama_license: bool,
         max_tokens: int,
         temperature: float,
+        top_p: Optional[float],
+        top_k: Optional[int],
+        seed: Optional[int],
+        repetition_penalty: Optional[float],
+        frequency_penalty: Optional[float],
+        presence_penalty: Optional[float],
         max_concurrent_requests: Optional[int],
     ) -> BlockResult:
         variant = resolve_model_version(model_version)
+        generation = Generation(
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            top_k=top_k,
+            seed=seed,
+            repetition_penalty=repetition_penalty,
+            frequency_penalty=frequency_penalty,
+            presence_penalty=presence_penalty,
+        )
+        settings = ProviderSettings(
+            api_key=api_key,
+            base_url=base_url,
+            served_model_name=served_model_name,
+            cloudflare_account_id=cloudflare_account_id,
+            cloudflare_accept_llama_license=cloudflare_accept_llama_license,
+        )
         ask = ImageQuestion(
-            backend=create_backend(variant, ProviderSettings(api_key=api_key)),
+            backend=create_backend(variant, settings, generation),
             prompt=build_prompt(
                 task_type, prompt=prompt, classes=classes, output_structure=output_structure
             ),
-            generation=Generation(max_tokens=max_tokens, temperature=temperature),
+            generation=generation,
             task_type=task_type,
             classes=classes,
             output_structure=output_structure,

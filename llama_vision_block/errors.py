@@ -35,17 +35,20 @@ class ProviderError(LlamaVisionError, RuntimeError):
         provider: str,
         message: str,
         status_code: Optional[int] = None,
+        fails_every_request: Optional[bool] = None,
     ) -> None:
         self.provider = provider
         self.status_code = status_code
         self.provider_message = message
+        # A rejected key or an unknown model: no other image would fare better,
+        # so the step stops instead of reporting the same error per image.
+        self.fails_every_request = (
+            status_code in _STEP_WIDE_STATUSES
+            if fails_every_request is None
+            else fails_every_request
+        )
         status = f" (HTTP {status_code})" if status_code is not None else ""
         super().__init__(f"{provider}{status}: {message}")
-
-    @property
-    def fails_every_request(self) -> bool:
-        """A rejected key or an unknown model: no other image would fare better."""
-        return self.status_code in _STEP_WIDE_STATUSES
 
 
 _STEP_WIDE_STATUSES = frozenset({401, 403, 404})

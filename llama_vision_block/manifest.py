@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Literal, Optional, Union
+from typing import Any, Dict, List, Literal, Optional, Union
 
 from inference.core.workflows.execution_engine.entities.base import OutputDefinition
 from inference.core.workflows.execution_engine.entities.types import (
@@ -12,6 +12,7 @@ from inference.core.workflows.execution_engine.entities.types import (
     FLOAT_KIND,
     IMAGE_KIND,
     INFERENCE_ID_KIND,
+    INTEGER_KIND,
     LANGUAGE_MODEL_OUTPUT_KIND,
     LIST_OF_VALUES_KIND,
     OBJECT_DETECTION_PREDICTION_KIND,
@@ -22,9 +23,18 @@ from inference.core.workflows.execution_engine.entities.types import (
     Selector,
 )
 from inference.core.workflows.prototypes.block import WorkflowBlockManifest
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from llama_vision_block.model_versions import DEFAULT_MODEL_VERSION, ModelVersion
+from llama_vision_block.errors import ConfigurationError
+from llama_vision_block.model_versions import (
+    DEFAULT_MODEL_VERSION,
+    MODEL_VARIANTS,
+    PROVIDER_NAMES,
+    PROVIDERS_REQUIRING_API_KEY,
+    ModelVersion,
+)
+from llama_vision_block.providers import cloudflare, openai_compatible
+from llama_vision_block.sampling import SAMPLING_RANGES, check_sampling_value
 from llama_vision_block.tasks import (
     CLASSIFICATION_TASKS,
     DETECTION_TASKS,
@@ -40,6 +50,16 @@ BLOCK_TYPE = "llama_vision_block/llama_3_2_vision@v1"
 # Workflow JSON written for inference's own (now deprecated) block keeps working.
 SEED_BLOCK_TYPE = "roboflow_core/llama_3_2_vision@v1"
 EXECUTION_ENGINE_COMPATIBILITY = ">=1.3.0,<2.0.0"
+
+
+def _shown_for(provider: str) -> Dict[str, Any]:
+    """`relevant_for` metadata: the editor shows a property for these model versions."""
+    labels = [label for label, v in MODEL_VARIANTS.items() if v.provider == provider]
+    return {"model_version": {"values": labels, "required": False}}
+
+
+_FOR_COMPATIBLE_SERVERS = _shown_for("openai-compatible")
+_FOR_CLOUDFLARE = _shown_for("cloudflare")
 
 _TASKS_DOCS = "\n".join(
     f"* **{meta['name']}** (`{task}`) - {meta['description']}"
@@ -132,8 +152,11 @@ class BlockManifest(WorkflowBlockManifest):
             },
         },
     )
-    api_key: Union[Selector(kind=[STRING_KIND, SECRET_KIND]), str] = Field(
-        description="Your Llama Vision API key (dependent on provider, ex: OpenRouter API key)",
+    api_key: Optional[Union[Selector(kind=[STRING_KIND, SECRET_KIND]), str]] = Field(
+        default=None,
+        description="Your Llama Vision API key (dependent on provider, ex: OpenRouter API "
+        "key). Required for OpenRouter and Cloudflare Workers AI; optional for an "
+        "OpenAI-compatible server (sent when given).",
         examples=["xxx-xxx", "$inputs.llama_api_key"],
         private=True,
     )
@@ -141,6 +164,36 @@ class BlockManifest(WorkflowBlockManifest):
         default=DEFAULT_MODEL_VERSION,
         description="Model to be used",
         examples=[DEFAULT_MODEL_VERSION, "$inputs.llama_model"],
+    )
+    base_url: Optional[Union[Selector(kind=[STRING_KIND]), str]] = Field(
+        default=None,
+        description="URL of the OpenAI-compatible server (vLLM, Ollama, llama.cpp, "
+        f"SGLang), including /v1. Defaults to ${openai_compatible.BASE_URL_ENV}, else "
+        f"{openai_compatible.DEFAULT_BASE_URL}.",
+        examples=["http://localhost:8000/v1", "$inputs.base_url"],
+        json_schema_extra={"relevant_for": _FOR_COMPATIBLE_SERVERS},
+    )
+    served_model_name: Optional[Union[Selector(kind=[STRING_KIND]), str]] = Field(
+        default=None,
+        description="Model name the OpenAI-compatible server expects. Defaults to "
+        "meta-llama/Llama-3.2-11B-Vision-Instruct (90B likewise), the name vLLM serves; "
+        "for Ollama use llama3.2-vision.",
+        examples=["meta-llama/Llama-3.2-11B-Vision-Instruct", "llama3.2-vision"],
+        json_schema_extra={"relevant_for": _FOR_COMPATIBLE_SERVERS},
+    )
+    cloudflare_account_id: Optional[Union[Selector(kind=[STRING_KIND]), str]] = Field(
+        default=None,
+        description=f"Your Cloudflare account id. Defaults to ${cloudflare.ACCOUNT_ID_ENV}.",
+        examples=["$inputs.cloudflare_account_id"],
+        json_schema_extra={"relevant_for": _FOR_CLOUDFLARE},
+    )
+    cloudflare_accept_llama_license: bool = Field(
+        default=False,
+        description="Workers AI refuses this model until the account has accepted Meta's "
+        "Llama 3.2 Community License once. When true and the model refuses for that "
+        "reason, the block sends the agreement ('agree') once and retries. Only set it "
+        "if you accept the license and Meta's Acceptable Use Policy.",
+        json_schema_extra={"relevant_for": _FOR_CLOUDFLARE},
     )
     max_tokens: int = Field(
         default=500,
@@ -151,6 +204,29 @@ class BlockManifest(WorkflowBlockManifest):
         default=0.1,
         description="Temperature to sample from the model - value in range 0.0-2.0, "
         'the higher - the more random / "creative" the generations are.',
+    )
+    top_p: Optional[Union[float, Selector(kind=[FLOAT_KIND])]] = Field(
+        default=None,
+        description="Nucleus sampling: only the most likely tokens whose probabilities "
+        "add up to top_p are considered; 0.0-2.0.",
+    )
+    top_k: Optional[Union[int, Selector(kind=[INTEGER_KIND])]] = Field(
+        default=None, description="Only the k most likely tokens are considered; 1-50."
+    )
+    seed: Optional[Union[int, Selector(kind=[INTEGER_KIND])]] = Field(
+        default=None,
+        description="Random seed, for reproducible sampling; 1-9999999999.",
+    )
+    repetition_penalty: Optional[Union[float, Selector(kind=[FLOAT_KIND])]] = Field(
+        default=None, description="Penalty for repeated tokens; 0.0-2.0."
+    )
+    frequency_penalty: Optional[Union[float, Selector(kind=[FLOAT_KIND])]] = Field(
+        default=None,
+        description="Lowers the chance of repeating the same lines verbatim; 0.0-2.0.",
+    )
+    presence_penalty: Optional[Union[float, Selector(kind=[FLOAT_KIND])]] = Field(
+        default=None,
+        description="Raises the chance of the model introducing new topics; 0.0-2.0.",
     )
     max_concurrent_requests: Optional[int] = Field(
         default=None,
@@ -173,14 +249,23 @@ class BlockManifest(WorkflowBlockManifest):
                 f"`output_structure` is required for task_type '{task}': a dictionary "
                 "of field name -> description."
             )
+        variant = MODEL_VARIANTS.get(self.model_version)
+        if variant and variant.provider in PROVIDERS_REQUIRING_API_KEY and not self.api_key:
+            raise ValueError(
+                f"`api_key` is required for model_version '{self.model_version}': "
+                f"{PROVIDER_NAMES[variant.provider]} needs your API key."
+            )
         return self
 
-    @field_validator("temperature")
+    @field_validator(*SAMPLING_RANGES)
     @classmethod
-    def check_temperature_range(cls, value: Union[float, str]) -> Union[float, str]:
-        if isinstance(value, (int, float)) and not 0.0 <= value <= 2.0:
-            raise ValueError(f"`temperature` must be in the range 0.0-2.0; got {value}.")
-        return value
+    def check_sampling_range(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):  # a selector, checked when the step runs
+            return value
+        try:
+            return check_sampling_value(info.field_name, value)
+        except ConfigurationError as error:
+            raise ValueError(str(error)) from None
 
     @classmethod
     def get_parameters_accepting_batches(cls) -> List[str]:

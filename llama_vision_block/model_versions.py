@@ -29,7 +29,26 @@ MODEL_VARIANTS: Dict[str, ModelVariant] = {
     "90B (Regular) - OpenRouter": ModelVariant(
         "openrouter", "meta-llama/llama-3.2-90b-vision-instruct"
     ),
+    "11B - Cloudflare Workers AI": ModelVariant(
+        "cloudflare", "@cf/meta/llama-3.2-11b-vision-instruct"
+    ),
+    # For compatible servers the model is the default served name (vLLM's);
+    # the step's `served_model_name` overrides it.
+    "11B - OpenAI-compatible server": ModelVariant(
+        "openai-compatible", "meta-llama/Llama-3.2-11B-Vision-Instruct"
+    ),
+    "90B - OpenAI-compatible server": ModelVariant(
+        "openai-compatible", "meta-llama/Llama-3.2-90B-Vision-Instruct"
+    ),
 }
+
+# Provider ids as used above -> the name errors and docs use.
+PROVIDER_NAMES: Dict[str, str] = {
+    "openrouter": "OpenRouter",
+    "cloudflare": "Cloudflare Workers AI",
+    "openai-compatible": "OpenAI-compatible server",
+}
+PROVIDERS_REQUIRING_API_KEY = frozenset({"openrouter", "cloudflare"})
 
 ModelVersion = Literal[tuple(MODEL_VARIANTS)]  # type: ignore[valid-type]
 

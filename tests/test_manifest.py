@@ -17,7 +17,12 @@ VALID = {
 }
 
 # The seed page's "Refs" column: which properties accept selectors.
-SELECTOR_PROPERTIES = ["prompt", "classes", "api_key", "model_version", "temperature"]
+SELECTOR_PROPERTIES = [
+    "prompt", "classes", "api_key", "model_version", "temperature",
+    # issue 4's additions a user would want to feed from inputs
+    "base_url", "served_model_name", "cloudflare_account_id",
+    "top_p", "top_k", "seed", "repetition_penalty", "frequency_penalty", "presence_penalty",
+]
 LITERAL_ONLY_PROPERTIES = {
     "task_type": "$inputs.task",
     "output_structure": "$inputs.structure",
@@ -103,6 +108,19 @@ def test_every_model_version_label_is_accepted(label):
         ({"max_tokens": 1}, "greater than 1"),
         ({"max_concurrent_requests": 0}, "greater than or equal to 1"),
         ({"model_version": "7B - Nowhere"}, "model_version"),
+        ({"top_p": 2.1}, "`top_p` must be in the range 0.0-2.0; got 2.1"),
+        ({"top_k": 0}, "`top_k` must be in the range 1-50; got 0"),
+        ({"top_k": 51}, "`top_k` must be in the range 1-50"),
+        ({"seed": 0}, "`seed` must be in the range 1-9999999999"),
+        ({"seed": 10_000_000_000}, "`seed` must be in the range 1-9999999999"),
+        ({"repetition_penalty": -1}, "`repetition_penalty` must be in the range 0.0-2.0"),
+        ({"frequency_penalty": 2.5}, "`frequency_penalty` must be in the range 0.0-2.0"),
+        ({"presence_penalty": 3}, "`presence_penalty` must be in the range 0.0-2.0"),
+        ({"api_key": None}, "`api_key` is required for model_version '11B (Free) - OpenRouter': OpenRouter needs your API key"),
+        (
+            {"api_key": None, "model_version": "11B - Cloudflare Workers AI"},
+            "`api_key` is required for model_version '11B - Cloudflare Workers AI': Cloudflare Workers AI needs",
+        ),
         ({"task_type": "segmentation"}, "task_type"),
     ],
 )
@@ -112,10 +130,27 @@ def test_invalid_steps_name_the_field(change, message):
     assert message in str(caught.value)
 
 
-def test_api_key_is_required():
+@pytest.mark.parametrize("label", ["11B - OpenAI-compatible server", "90B - OpenAI-compatible server", "$inputs.model"])
+def test_api_key_is_optional_for_compatible_servers_and_selected_models(label):
     without_key = {k: v for k, v in VALID.items() if k != "api_key"}
-    with pytest.raises(ValidationError, match="api_key"):
-        BlockManifest.model_validate(without_key)
+    assert BlockManifest.model_validate({**without_key, "model_version": label}).api_key is None
+
+
+def test_sampling_values_at_the_edges_are_accepted():
+    manifest = BlockManifest.model_validate(
+        {**VALID, "top_p": 0.0, "top_k": 50, "seed": 9_999_999_999, "repetition_penalty": 2.0,
+         "frequency_penalty": 0, "presence_penalty": 2, "temperature": 2.0}
+    )
+    assert (manifest.top_k, manifest.seed, manifest.temperature) == (50, 9_999_999_999, 2.0)
+
+
+def test_provider_properties_are_shown_for_their_model_versions():
+    properties = BlockManifest.model_json_schema()["properties"]
+    compatible = ["11B - OpenAI-compatible server", "90B - OpenAI-compatible server"]
+    assert properties["base_url"]["relevant_for"]["model_version"]["values"] == compatible
+    assert properties["served_model_name"]["relevant_for"]["model_version"]["values"] == compatible
+    assert properties["cloudflare_account_id"]["relevant_for"]["model_version"]["values"] == ["11B - Cloudflare Workers AI"]
+    assert properties["cloudflare_accept_llama_license"]["default"] is False
 
 
 def test_schema_declares_what_the_editor_needs():

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional, Protocol
+from dataclasses import dataclass, fields
+from typing import Any, Dict, Optional, Protocol
 
+from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.images import EncodedImage
+from llama_vision_block.model_versions import PROVIDER_NAMES
 from llama_vision_block.prompts import Prompt
+from llama_vision_block.sampling import SAMPLING_RANGES, check_sampling_value
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,22 @@ class Generation:
     repetition_penalty: Optional[float] = None
     frequency_penalty: Optional[float] = None
     presence_penalty: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        # Values from selectors reach here unchecked by the manifest.
+        if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or self.max_tokens < 2:
+            raise ConfigurationError(f"`max_tokens` must be a whole number above 1; got {self.max_tokens!r}.")
+        for name in SAMPLING_RANGES:
+            object.__setattr__(self, name, check_sampling_value(name, getattr(self, name)))
+
+    def optional_parameters(self) -> Dict[str, Any]:
+        """The sampling parameters the step set, beyond max_tokens and temperature."""
+        return {
+            field.name: getattr(self, field.name)
+            for field in fields(self)
+            if field.name not in ("max_tokens", "temperature")
+            and getattr(self, field.name) is not None
+        }
 
 
 @dataclass(frozen=True)
@@ -45,11 +64,21 @@ class ProviderSettings:
     served_model_name: Optional[str] = None
     # Cloudflare Workers AI
     cloudflare_account_id: Optional[str] = None
-    accept_llama_license: bool = False
+    cloudflare_accept_llama_license: bool = False
     # In-process transformers
     model_path: Optional[str] = None
     device: Optional[str] = None
     batch_size: Optional[int] = None
+
+
+def require_api_key(provider: str, settings: ProviderSettings) -> str:
+    """The step's API key, or an error that names the provider that needs it."""
+    if not settings.api_key:
+        raise ConfigurationError(
+            f"`api_key` is required for {PROVIDER_NAMES[provider]}: pass your key, "
+            "for example as `$inputs.api_key`."
+        )
+    return settings.api_key
 
 
 class Backend(Protocol):

@@ -13,6 +13,9 @@ from llama_vision_block.providers.base import VisionRequest
 # A VLM reading a 4-tile image can take well over a minute on a busy free tier.
 REQUEST_TIMEOUT_S = 120.0
 MAX_RETRIES = 2
+# Not in OpenAI's API: sent in the body, where OpenRouter, vLLM, SGLang and
+# llama.cpp read them.
+EXTRA_BODY_PARAMETERS = frozenset({"top_k", "repetition_penalty"})
 
 
 class OpenAIChatBackend:
@@ -30,8 +33,9 @@ class OpenAIChatBackend:
         self.model = model
         self._client = openai.OpenAI(
             base_url=base_url,
-            # The SDK insists on a key; servers without auth ignore the header.
-            api_key=api_key or "not-needed",
+            # "" sends no Authorization header. None would make the SDK fall back to
+            # $OPENAI_API_KEY and send that key to whatever server this is.
+            api_key=api_key or "",
             default_headers=default_headers,
             timeout=REQUEST_TIMEOUT_S,
             max_retries=MAX_RETRIES,
@@ -39,12 +43,16 @@ class OpenAIChatBackend:
 
     def complete(self, request: VisionRequest) -> str:
         """Sends one chat completion and returns the text of the first choice."""
+        optional = request.generation.optional_parameters()
+        extra_body = {k: v for k, v in optional.items() if k in EXTRA_BODY_PARAMETERS}
         try:
             response = self._client.chat.completions.create(
                 model=self.model,
                 messages=to_chat_messages(request.prompt, request.image.data_url()),
                 max_tokens=request.generation.max_tokens,
                 temperature=request.generation.temperature,
+                extra_body=extra_body or None,
+                **{k: v for k, v in optional.items() if k not in EXTRA_BODY_PARAMETERS},
             )
         except openai.APIStatusError as error:
             raise ProviderError(

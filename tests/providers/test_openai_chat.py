@@ -25,9 +25,10 @@ def server():
     server.stop()
 
 
-def test_no_key_sends_a_placeholder_bearer(server):
+def test_no_key_sends_no_authorization_header_not_even_openais(server, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-users-own-openai-key")
     assert _complete(server.base_url) == "4x4"
-    assert server.requests[0].headers["authorization"] == "Bearer not-needed"
+    assert "authorization" not in server.requests[0].headers
 
 
 @pytest.mark.parametrize(

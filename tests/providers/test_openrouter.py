@@ -1,12 +1,15 @@
 import pytest
 
-from llama_vision_block.errors import ConfigurationError
+from llama_vision_block.errors import ConfigurationError, ProviderError
 from llama_vision_block.images import encode_image
 from llama_vision_block.prompts import Prompt
 from llama_vision_block.model_versions import ModelVariant
 from llama_vision_block.providers import Generation, ProviderSettings, VisionRequest, create_backend
 from llama_vision_block.providers import openrouter
+from support.chat_server import chat_completion
 from support.images import make_image
+
+GENERATION = Generation(max_tokens=12, temperature=0.0)
 
 
 def test_defaults_to_openrouter_when_no_base_url_is_set(monkeypatch):
@@ -18,18 +21,19 @@ def test_defaults_to_openrouter_when_no_base_url_is_set(monkeypatch):
 @pytest.mark.parametrize("api_key", [None, ""])
 def test_missing_key_names_the_provider(api_key):
     with pytest.raises(ConfigurationError, match="`api_key` is required for OpenRouter"):
-        create_backend(ModelVariant("openrouter", "m"), ProviderSettings(api_key=api_key))
+        create_backend(ModelVariant("openrouter", "m"), ProviderSettings(api_key=api_key), GENERATION)
 
 
 def test_unknown_provider():
     with pytest.raises(ConfigurationError, match="no backend is registered for provider 'nowhere'"):
-        create_backend(ModelVariant("nowhere", "m"), ProviderSettings(api_key="k"))
+        create_backend(ModelVariant("nowhere", "m"), ProviderSettings(api_key="k"), GENERATION)
 
 
 def test_request_goes_to_the_base_url_from_the_environment(chat_server):
     backend = create_backend(
         ModelVariant("openrouter", "meta-llama/llama-3.2-11b-vision-instruct"),
         ProviderSettings(api_key="sk-or-1"),
+        GENERATION,
     )
     request = VisionRequest(
         prompt=Prompt(system="be brief", text="what is it?"),
@@ -53,3 +57,46 @@ def test_request_goes_to_the_base_url_from_the_environment(chat_server):
     ]
     assert received.body["model"] == "meta-llama/llama-3.2-11b-vision-instruct"
     assert received.body["max_tokens"] == 12 and received.body["temperature"] == 0.0
+
+
+def _request(**generation):
+    return VisionRequest(
+        prompt=Prompt(system=None, text="hi"),
+        image=encode_image(make_image(8, 8)),
+        generation=Generation(max_tokens=12, temperature=0.0, **generation),
+    )
+
+
+def test_sampling_parameters_reach_openrouter(chat_server):
+    backend = openrouter.create_backend("m", ProviderSettings(api_key="k"))
+    backend.complete(
+        _request(top_p=0.9, top_k=40, seed=7, repetition_penalty=1.1, frequency_penalty=0.2, presence_penalty=0.3)
+    )
+    body = chat_server.requests[0].body
+    assert {k: body[k] for k in ("top_p", "top_k", "seed", "repetition_penalty", "frequency_penalty", "presence_penalty")} == {
+        "top_p": 0.9, "top_k": 40, "seed": 7, "repetition_penalty": 1.1, "frequency_penalty": 0.2, "presence_penalty": 0.3,
+    }
+
+
+def test_unset_sampling_parameters_are_not_sent(chat_server):
+    openrouter.create_backend("m", ProviderSettings(api_key="k")).complete(_request())
+    assert not {"top_p", "top_k", "seed", "repetition_penalty"} & set(chat_server.requests[0].body)
+
+
+def test_withdrawn_variant_names_the_label_and_the_alternatives(chat_server):
+    chat_server.responder = lambda request: (
+        404,
+        {"error": {"message": "No endpoints found for meta-llama/llama-3.2-90b-vision-instruct:free.", "code": 404}},
+    )
+    backend = openrouter.create_backend("meta-llama/llama-3.2-90b-vision-instruct:free", ProviderSettings(api_key="k"))
+    with pytest.raises(ProviderError) as caught:
+        backend.complete(_request())
+    message = str(caught.value)
+    assert message.startswith(
+        "OpenRouter (HTTP 404): model_version '90B (Free) - OpenRouter' "
+        "(meta-llama/llama-3.2-90b-vision-instruct:free) is no longer served by OpenRouter "
+        "(No endpoints found for meta-llama/llama-3.2-90b-vision-instruct:free.)"
+    )
+    assert "'11B - Cloudflare Workers AI'" in message and "'11B (Regular) - OpenRouter'" in message
+    assert "'90B (Free) - OpenRouter'," not in message
+    assert caught.value.fails_every_request

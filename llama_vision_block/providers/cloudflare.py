@@ -1,0 +1,166 @@
+"""Cloudflare Workers AI: the model's native REST endpoint (the seed's API).
+
+`POST {base}/accounts/{account_id}/ai/run/@cf/meta/llama-3.2-11b-vision-instruct`
+with a Bearer token; the messages form of the schema (string contents) and the
+image as a list of byte values, one image per request. Replies come in an
+envelope: `{"result": {"response": ...}, "success": true, "errors": []}`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any, Dict, List
+
+import httpx
+
+from llama_vision_block.errors import ConfigurationError, ProviderError
+from llama_vision_block.model_versions import PROVIDER_NAMES
+from llama_vision_block.providers.base import ProviderSettings, VisionRequest, require_api_key
+
+API_BASE_ENV = "CLOUDFLARE_API_BASE_URL"
+DEFAULT_API_BASE = "https://api.cloudflare.com/client/v4"
+ACCOUNT_ID_ENV = "CLOUDFLARE_ACCOUNT_ID"
+NAME = PROVIDER_NAMES["cloudflare"]
+REQUEST_TIMEOUT_S = 120.0
+# The model's input schema limits message contents; checked before anything is
+# sent. (Its temperature limit, 5, is wider than the block's 0-2, which
+# `Generation` already enforces.)
+MAX_CONTENT_CHARS = 131_072
+# Meta's license must be accepted once per account before the model answers.
+LICENSE_ERROR_CODE = 5016
+LICENSE_AGREEMENT = {"prompt": "agree"}
+
+
+class LicenseNotAccepted(ProviderError):
+    """The account has not yet accepted the Llama 3.2 Community License."""
+
+
+class CloudflareBackend:
+    """Sends each request to the account's Workers AI model over one HTTP client."""
+
+    def __init__(
+        self, model: str, account_id: str, api_key: str, api_base: str, accept_license: bool
+    ) -> None:
+        self.model = model
+        self._url = f"{api_base.rstrip('/')}/accounts/{account_id}/ai/run/{model}"
+        self._client = httpx.Client(
+            headers={"Authorization": f"Bearer {api_key}"}, timeout=REQUEST_TIMEOUT_S
+        )
+        self._accept_license = accept_license
+        self._agreement_lock = threading.Lock()
+        self._agreed = False
+
+    def complete(self, request: VisionRequest) -> str:
+        """Runs the model on one image; accepts the license first when allowed to."""
+        body = request_body(request)
+        try:
+            return self._run(body)
+        except LicenseNotAccepted:
+            if not self._accept_license:
+                raise
+            self._agree_once()
+            return self._run(body)
+
+    def _agree_once(self) -> None:
+        # Concurrent workers all hit the license error; only one agrees.
+        with self._agreement_lock:
+            if not self._agreed:
+                self._run(LICENSE_AGREEMENT)
+                self._agreed = True
+
+    def _run(self, body: Dict[str, Any]) -> str:
+        try:
+            response = self._client.post(self._url, json=body)
+        except httpx.TimeoutException:
+            raise ProviderError(NAME, f"no answer within {REQUEST_TIMEOUT_S:.0f} s") from None
+        except httpx.TransportError:
+            raise ProviderError(NAME, f"could not connect to {self._url}") from None
+        return read_envelope(response)
+
+
+def create_backend(model: str, settings: ProviderSettings) -> CloudflareBackend:
+    """A Workers AI backend; account id and API base may come from the environment."""
+    account_id = settings.cloudflare_account_id or os.environ.get(ACCOUNT_ID_ENV)
+    if not account_id:
+        raise ConfigurationError(
+            "`cloudflare_account_id` is required for Cloudflare Workers AI: set it on "
+            f"the step or in the environment variable {ACCOUNT_ID_ENV}."
+        )
+    return CloudflareBackend(
+        model=model,
+        account_id=account_id,
+        api_key=require_api_key("cloudflare", settings),
+        api_base=os.environ.get(API_BASE_ENV, DEFAULT_API_BASE),
+        accept_license=settings.cloudflare_accept_llama_license,
+    )
+
+
+def request_body(request: VisionRequest) -> Dict[str, Any]:
+    """The JSON body for one image, after checking the schema's limits."""
+    generation = request.generation
+    messages: List[Dict[str, str]] = []
+    if request.prompt.system:
+        messages.append({"role": "system", "content": request.prompt.system})
+    messages.append({"role": "user", "content": request.prompt.text})
+    for message in messages:
+        if len(message["content"]) > MAX_CONTENT_CHARS:
+            raise ConfigurationError(
+                f"the {message['role']} message is {len(message['content'])} characters; "
+                f"{NAME} takes at most {MAX_CONTENT_CHARS}. Shorten `prompt` (or "
+                "`classes` / `output_structure`)."
+            )
+    return {
+        "messages": messages,
+        "image": list(request.image.data),
+        "max_tokens": generation.max_tokens,
+        "temperature": generation.temperature,
+        **generation.optional_parameters(),
+    }
+
+
+def read_envelope(response: httpx.Response) -> str:
+    """The reply text from Workers AI's envelope, or the error it carries."""
+    try:
+        envelope = response.json()
+    except ValueError:
+        envelope = None
+    if not isinstance(envelope, dict):
+        raise ProviderError(
+            NAME,
+            f"answered with a body that is not a JSON object: {response.text[:200]!r}",
+            response.status_code,
+        )
+    errors = envelope.get("errors") or []
+    if any(_is_license_error(error) for error in errors):
+        raise LicenseNotAccepted(
+            NAME,
+            "this account has not accepted Meta's Llama 3.2 Community License, which "
+            "the model requires once per account. Set `cloudflare_accept_llama_license` "
+            "to true to accept it (this sends the prompt 'agree' once), or send "
+            "{\"prompt\": \"agree\"} to the model yourself.",
+            response.status_code,
+            fails_every_request=True,
+        )
+    if response.status_code != 200 or not envelope.get("success", False):
+        messages = "; ".join(_error_text(error) for error in errors) or response.text[:200]
+        raise ProviderError(NAME, messages, response.status_code)
+    result = envelope.get("result")
+    reply = result.get("response") if isinstance(result, dict) else result
+    if not isinstance(reply, str):
+        raise ProviderError(NAME, "answered without a reply (no `result.response`)")
+    return reply
+
+
+def _is_license_error(error: Any) -> bool:
+    return isinstance(error, dict) and (
+        error.get("code") == LICENSE_ERROR_CODE
+        or "submit the prompt 'agree'" in str(error.get("message", ""))
+    )
+
+
+def _error_text(error: Any) -> str:
+    if not isinstance(error, dict):
+        return str(error)
+    message = str(error.get("message", ""))
+    return f"{message} (code {error['code']})" if "code" in error else message

@@ -1,0 +1,34 @@
+"""Any server that speaks OpenAI's chat API: vLLM, Ollama, llama.cpp, SGLang."""
+
+from __future__ import annotations
+
+import os
+
+from llama_vision_block.model_versions import PROVIDER_NAMES
+from llama_vision_block.providers.base import ProviderSettings
+from llama_vision_block.providers.openai_chat import OpenAIChatBackend
+
+BASE_URL_ENV = "LLAMA_VISION_BASE_URL"
+DEFAULT_BASE_URL = "http://localhost:8000/v1"  # where `vllm serve` listens
+# Sent in the request body, outside OpenAI's API; not every server reads them.
+PARAMETER_NOTES = {
+    "top_k": (
+        "`top_k` is sent in the request body: vLLM, SGLang and llama.cpp honour it; "
+        "Ollama's OpenAI-compatible endpoint ignores it."
+    ),
+    "repetition_penalty": (
+        "`repetition_penalty` is sent in the request body: vLLM and SGLang honour it; "
+        "llama.cpp (which calls it repeat_penalty) and Ollama's OpenAI-compatible "
+        "endpoint ignore it."
+    ),
+}
+
+
+def create_backend(model: str, settings: ProviderSettings) -> OpenAIChatBackend:
+    """A backend for the step's server; the API key is optional and sent when given."""
+    return OpenAIChatBackend(
+        provider=PROVIDER_NAMES["openai-compatible"],
+        model=settings.served_model_name or model,
+        base_url=settings.base_url or os.environ.get(BASE_URL_ENV, DEFAULT_BASE_URL),
+        api_key=settings.api_key,
+    )

@@ -1,0 +1,116 @@
+"""A real HTTP server on 127.0.0.1 that records requests and answers through a responder.
+
+The protocol lives in the responder (see chat_server.py, workers_ai.py), so one
+server class plays every provider.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: Dict[str, str]
+    body: Any
+
+    def image_bytes(self) -> bytes:
+        """The image the request carried: Workers AI's byte list, or an OpenAI data URL."""
+        if isinstance(self.body.get("image"), list):
+            return bytes(self.body["image"])
+        url = next(
+            part["image_url"]["url"]
+            for message in self.body["messages"]
+            if isinstance(message["content"], list)
+            for part in message["content"]
+            if part["type"] == "image_url"
+        )
+        header, encoded = url.split(",", 1)
+        assert header == "data:image/jpeg;base64", header
+        return base64.b64decode(encoded)
+
+    def image(self) -> np.ndarray:
+        """The image the request carried, decoded."""
+        return cv2.imdecode(np.frombuffer(self.image_bytes(), np.uint8), cv2.IMREAD_COLOR)
+
+
+Reply = Tuple[int, Any]  # (HTTP status, JSON body)
+Responder = Callable[[RecordedRequest], Reply]
+
+
+@dataclass
+class LoopbackServer:
+    """Owns the server thread; `requests` holds what it received, in arrival order."""
+
+    responder: Responder
+    requests: List[RecordedRequest] = field(default_factory=list)
+    # When set, each request waits here until this many requests are in flight,
+    # which proves the client runs that many at once.
+    barrier: Optional[threading.Barrier] = None
+    max_in_flight: int = 0
+    _in_flight: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: Optional[ThreadingHTTPServer] = None
+
+    @property
+    def origin(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "LoopbackServer":
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                recorded = RecordedRequest(
+                    method="POST",
+                    path=self.path,
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=json.loads(raw) if raw else None,
+                )
+                status, body = server._handle(recorded)
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def _handle(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            if self.barrier is not None:
+                self.barrier.wait()
+            return self.responder(request)
+        except threading.BrokenBarrierError:
+            return 500, {"error": {"message": "fewer concurrent requests than expected"}}
+        finally:
+            with self._lock:
+                self._in_flight -= 1

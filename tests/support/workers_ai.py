@@ -1,0 +1,72 @@
+"""Cloudflare Workers AI's REST protocol for @cf/meta/llama-3.2-11b-vision-instruct.
+
+`WorkersAI` plays one Cloudflare account: it checks the token and the account in
+the path, keeps the account's license state (the model refuses with error 5016
+until the prompt 'agree' was sent once), validates the body against the model's
+messages schema and answers in Cloudflare's envelope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List
+
+from support.chat_server import image_size_text
+from support.loopback import RecordedRequest, Reply
+
+MODEL = "@cf/meta/llama-3.2-11b-vision-instruct"
+LICENSE_REFUSAL = (
+    "5016: Prior to using this model, you must submit the prompt 'agree'. By submitting "
+    "'agree', you hereby agree to the llama-3.2-11b-vision-instruct Community License "
+    "and Acceptable Use Policy."
+)
+
+
+def envelope(result: Any = None, errors: List[Dict[str, Any]] = ()) -> Dict[str, Any]:
+    return {"result": result, "success": not errors, "errors": list(errors), "messages": []}
+
+
+@dataclass
+class WorkersAI:
+    account_id: str = "acct-0123"
+    token: str = "cf-token-0123"
+    license_accepted: bool = False
+    reply: Callable[[RecordedRequest], str] = image_size_text
+    agreements: int = 0
+    schema_errors: List[str] = field(default_factory=list)
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return 401, envelope(errors=[{"code": 10000, "message": "Authentication error"}])
+        if request.path != f"/client/v4/accounts/{self.account_id}/ai/run/{MODEL}":
+            return 404, envelope(
+                errors=[{"code": 7003, "message": f"Could not route to {request.path}, perhaps your object identifier is invalid?"}]
+            )
+        if request.body == {"prompt": "agree"}:
+            self.license_accepted = True
+            self.agreements += 1
+            return 200, envelope({"response": "Thank you for agreeing to the license."})
+        if not self.license_accepted:
+            return 403, envelope(errors=[{"code": 5016, "message": LICENSE_REFUSAL}])
+        problem = self._schema_problem(request.body)
+        if problem:
+            self.schema_errors.append(problem)
+            return 400, envelope(errors=[{"code": 5006, "message": f"Error: {problem}"}])
+        return 200, envelope({"response": self.reply(request), "tool_calls": []})
+
+    @staticmethod
+    def _schema_problem(body: Dict[str, Any]) -> str:
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return "required properties at '/' are 'messages'"
+        for message in messages:
+            if set(message) != {"role", "content"} or not isinstance(message["content"], str):
+                return "messages items need a role and a string content"
+            if len(message["content"]) > 131072:
+                return "content is longer than 131072"
+        image = body.get("image")
+        if not isinstance(image, list) or not all(isinstance(v, int) and 0 <= v <= 255 for v in image):
+            return "image must be an array of integers 0-255"
+        if not 0 <= body.get("temperature", 0.6) <= 5:
+            return "temperature must be <= 5"
+        return ""
