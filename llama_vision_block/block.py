@@ -18,7 +18,7 @@ from inference.core.workflows.prototypes.block import (
 
 from llama_vision_block.concurrency import map_concurrently
 from llama_vision_block.errors import InvalidImageError, ProviderError
-from llama_vision_block.images import encode_image
+from llama_vision_block.images import decode_workflow_image, encode_image
 from llama_vision_block.manifest import EXECUTION_ENGINE_COMPATIBILITY, BlockManifest
 from llama_vision_block.model_versions import resolve_model_version
 from llama_vision_block.prompts import Prompt, build_prompt
@@ -30,6 +30,7 @@ from llama_vision_block.providers import (
     create_backend,
 )
 from llama_vision_block.results import failure_outputs, reply_outputs
+from llama_vision_block.retries import RetryPolicy, call_with_retries
 
 
 class LlamaVisionBlockV1(WorkflowBlock):
@@ -62,6 +63,9 @@ class LlamaVisionBlockV1(WorkflowBlock):
         repetition_penalty: Optional[float],
         frequency_penalty: Optional[float],
         presence_penalty: Optional[float],
+        max_retries: int,
+        request_timeout: float,
+        fail_fast: bool,
         max_concurrent_requests: Optional[int],
     ) -> BlockResult:
         variant = resolve_model_version(model_version)
@@ -77,6 +81,7 @@ class LlamaVisionBlockV1(WorkflowBlock):
         )
         settings = ProviderSettings(
             api_key=api_key,
+            request_timeout_s=request_timeout,
             base_url=base_url,
             served_model_name=served_model_name,
             cloudflare_account_id=cloudflare_account_id,
@@ -88,6 +93,8 @@ class LlamaVisionBlockV1(WorkflowBlock):
                 task_type, prompt=prompt, classes=classes, output_structure=output_structure
             ),
             generation=generation,
+            retry_policy=RetryPolicy(max_retries=max_retries),
+            fail_fast=fail_fast,
             task_type=task_type,
             classes=classes,
             output_structure=output_structure,
@@ -106,25 +113,34 @@ class ImageQuestion:
     backend: Backend
     prompt: Prompt
     generation: Generation
+    retry_policy: RetryPolicy
+    fail_fast: bool
     task_type: str
     classes: Optional[List[str]]
     output_structure: Optional[Mapping[str, str]]
 
     def __call__(self, indexed_image: Tuple[int, WorkflowImageData]) -> Dict[str, Any]:
         index, image = indexed_image
+        name = f"images[{index}]"
         try:
-            # Encoding inside the worker lets the first request leave while
-            # later images are still being encoded.
-            encoded = encode_image(image.numpy_image, name=f"images[{index}]")
-            reply = self.backend.complete(
-                VisionRequest(prompt=self.prompt, image=encoded, generation=self.generation)
+            # Decoding and encoding inside the worker let the first request leave
+            # while later images are still being prepared.
+            pixels = decode_workflow_image(image, name)
+            request = VisionRequest(
+                prompt=self.prompt, image=encode_image(pixels, name), generation=self.generation
             )
-        except InvalidImageError as error:
-            return failure_outputs(str(error), self.classes)
-        except ProviderError as error:
-            if error.fails_every_request:
+            reply = call_with_retries(lambda: self.backend.complete(request), self.retry_policy)
+        except (InvalidImageError, ProviderError) as error:
+            if self.fail_fast or getattr(error, "fails_every_request", False):
                 raise
-            return failure_outputs(f"images[{index}]: {error}", self.classes)
+            message = str(error) if isinstance(error, InvalidImageError) else f"{name}: {error}"
+            return failure_outputs(message, self.classes)
         return reply_outputs(
-            self.task_type, reply, image, self.classes, self.output_structure
+            self.task_type,
+            reply.text,
+            image,
+            self.classes,
+            self.output_structure,
+            sent_size=(request.image.width, request.image.height),
+            cut_off_at=self.generation.max_tokens if reply.cut_off else None,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextvars
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Callable, List, Sequence, TypeVar
 
 T = TypeVar("T")
@@ -15,15 +15,22 @@ def map_concurrently(
 ) -> List[R]:
     """Applies `function` to every item, at most `max_workers` at a time.
 
-    Results come back in the order of `items`. Each call runs in a copy of the
-    caller's context, so context variables (profiling, request ids) carry over.
+    Results come back in the order of `items`. The first exception stops the
+    work: calls not yet started are cancelled and that exception is raised.
+    Each call runs in a copy of the caller's context, so context variables
+    (profiling, request ids) carry over.
     """
     if max_workers < 1:
         raise ValueError(f"max_workers must be at least 1; got {max_workers}.")
     if len(items) <= 1 or max_workers == 1:
         return [function(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(max_workers, len(items))) as pool:
-        futures = [
-            pool.submit(contextvars.copy_context().run, function, item) for item in items
-        ]
-        return [future.result() for future in futures]
+    pool = ThreadPoolExecutor(max_workers=min(max_workers, len(items)))
+    futures = [pool.submit(contextvars.copy_context().run, function, item) for item in items]
+    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+    failed = next((f for f in futures if f in done and f.exception()), None)
+    if failed is not None:
+        # Return at once: calls in flight finish in the background, unread.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise failed.exception()
+    pool.shutdown(wait=True)
+    return [future.result() for future in futures]

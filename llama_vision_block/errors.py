@@ -36,10 +36,16 @@ class ProviderError(LlamaVisionError, RuntimeError):
         message: str,
         status_code: Optional[int] = None,
         fails_every_request: Optional[bool] = None,
+        retryable: bool = False,
+        retry_after: Optional[float] = None,
     ) -> None:
         self.provider = provider
         self.status_code = status_code
         self.provider_message = message
+        # Transient (rate limit, overload, dropped connection): worth another try.
+        self.retryable = retryable
+        # Seconds the server asked us to wait (Retry-After), if it said.
+        self.retry_after = retry_after
         # A rejected key or an unknown model: no other image would fare better,
         # so the step stops instead of reporting the same error per image.
         self.fails_every_request = (
@@ -52,3 +58,12 @@ class ProviderError(LlamaVisionError, RuntimeError):
 
 
 _STEP_WIDE_STATUSES = frozenset({401, 403, 404})
+
+REDACTED = "[redacted]"
+
+
+def redact(text: str, secret: Optional[str]) -> str:
+    """`text` with every occurrence of `secret` replaced, for provider text we pass on."""
+    if not secret:
+        return text
+    return text.replace(secret, REDACTED)

@@ -33,6 +33,7 @@ from llama_vision_block.model_versions import (
     PROVIDERS_REQUIRING_API_KEY,
     ModelVersion,
 )
+from llama_vision_block.prompts import MAX_MESSAGE_CHARS, class_list_problem
 from llama_vision_block.providers import cloudflare, openai_compatible
 from llama_vision_block.sampling import SAMPLING_RANGES, check_sampling_value
 from llama_vision_block.tasks import (
@@ -159,6 +160,7 @@ class BlockManifest(WorkflowBlockManifest):
         "OpenAI-compatible server (sent when given).",
         examples=["xxx-xxx", "$inputs.llama_api_key"],
         private=True,
+        repr=False,  # keeps the key out of logs that print the manifest
     )
     model_version: Union[Selector(kind=[STRING_KIND]), ModelVersion] = Field(
         default=DEFAULT_MODEL_VERSION,
@@ -228,6 +230,26 @@ class BlockManifest(WorkflowBlockManifest):
         default=None,
         description="Raises the chance of the model introducing new topics; 0.0-2.0.",
     )
+    max_retries: int = Field(
+        default=3,
+        description="How many times a request that failed for a transient reason (rate "
+        "limit, overload, timeout, dropped connection) is retried, with exponential "
+        "backoff, before the image is given up on.",
+        ge=0,
+        le=10,
+    )
+    request_timeout: float = Field(
+        default=120.0,
+        description="Seconds one request may take before it counts as failed (and is "
+        "retried).",
+        gt=0,
+        le=900,
+    )
+    fail_fast: bool = Field(
+        default=False,
+        description="When an image's request fails for good, stop the step with an error "
+        "instead of reporting it in that image's `error_status` / `error_message`.",
+    )
     max_concurrent_requests: Optional[int] = Field(
         default=None,
         description="Number of concurrent requests that can be executed by block when "
@@ -244,6 +266,15 @@ class BlockManifest(WorkflowBlockManifest):
             raise ValueError(f"`prompt` is required for task_type '{task}'.")
         if task in TASKS_REQUIRING_CLASSES and self.classes is None:
             raise ValueError(f"`classes` is required for task_type '{task}'.")
+        if task in TASKS_REQUIRING_CLASSES and isinstance(self.classes, list):
+            problem = class_list_problem(self.classes)
+            if problem:
+                raise ValueError(problem)
+        if isinstance(self.prompt, str) and len(self.prompt) > MAX_MESSAGE_CHARS:
+            raise ValueError(
+                f"`prompt` is {len(self.prompt)} characters; the model takes at most "
+                f"{MAX_MESSAGE_CHARS}."
+            )
         if task in TASKS_REQUIRING_OUTPUT_STRUCTURE and not self.output_structure:
             raise ValueError(
                 f"`output_structure` is required for task_type '{task}': a dictionary "

@@ -22,6 +22,10 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 from llama_vision_block.errors import ConfigurationError
 
+# The seed API's limit on a message's content (Workers AI's schema); applied to
+# every provider so a workflow behaves the same wherever it runs.
+MAX_MESSAGE_CHARS = 131_072
+
 
 @dataclass(frozen=True)
 class Prompt:
@@ -70,16 +74,32 @@ def _require_prompt(prompt: Optional[str], task_type: str) -> str:
             f"`prompt` must be a non-empty string for task_type '{task_type}'; "
             f"set the step's `prompt` (or the input it points to)."
         )
+    if len(prompt) > MAX_MESSAGE_CHARS:
+        raise ConfigurationError(
+            f"`prompt` is {len(prompt)} characters; the model takes at most "
+            f"{MAX_MESSAGE_CHARS}. Shorten it."
+        )
     return prompt
 
 
+def class_list_problem(classes: object) -> Optional[str]:
+    """Why `classes` cannot be used, or None; shared by compile- and run-time checks."""
+    if isinstance(classes, str) or not isinstance(classes, (list, tuple)) or not classes:
+        return f"`classes` must be a non-empty list of class names; got {classes!r}."
+    names = [str(name).strip() for name in classes]
+    if not all(names):
+        return "`classes` contains an empty class name; remove it."
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        return f"`classes` lists {', '.join(map(repr, repeated))} more than once; give each class once."
+    return None
+
+
 def _require_classes(classes: Optional[Sequence[str]], task_type: str) -> List[str]:
-    if isinstance(classes, str) or not classes:
-        raise ConfigurationError(
-            f"`classes` must be a non-empty list of class names for task_type "
-            f"'{task_type}'; got {classes!r}."
-        )
-    return [str(name) for name in classes]
+    problem = class_list_problem(classes)
+    if problem:
+        raise ConfigurationError(f"{problem} (task_type '{task_type}')")
+    return [str(name).strip() for name in classes]
 
 
 def _require_output_structure(

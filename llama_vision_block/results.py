@@ -35,23 +35,37 @@ def reply_outputs(
     image: WorkflowImageData,
     classes: Optional[List[str]],
     output_structure: Optional[Mapping[str, str]],
+    sent_size: Optional[Tuple[int, int]] = None,
+    cut_off_at: Optional[int] = None,
 ) -> Dict[str, Any]:
-    """The outputs for a reply: tasks that ask for JSON get it parsed."""
+    """The outputs for a reply: tasks that ask for JSON get it parsed.
+
+    `sent_size` is the (width, height) the model saw, when it was downscaled;
+    `cut_off_at` is `max_tokens` when the reply stopped there.
+    """
     outputs = _empty_outputs(output=reply, classes=classes)
+    problems = []
+    if cut_off_at is not None:
+        problems.append(
+            f"the reply was cut off at max_tokens={cut_off_at}; raise `max_tokens` "
+            "for complete answers"
+        )
     interpret = _INTERPRETERS.get(task_type)
-    if interpret is None:
-        return outputs
-    name, parsed = interpret(
-        reply,
-        image=image,
-        classes=classes,
-        output_structure=output_structure,
-        inference_id=outputs["inference_id"],
-    )
-    if parsed.ok:
-        outputs[name] = parsed.value
-    else:
-        outputs.update(error_status=True, error_message=parsed.error)
+    if interpret is not None:
+        name, parsed = interpret(
+            reply,
+            image=image,
+            classes=classes,
+            output_structure=output_structure,
+            inference_id=outputs["inference_id"],
+            sent_size=sent_size or _image_size(image),
+        )
+        if parsed.ok:
+            outputs[name] = parsed.value
+        else:
+            problems.append(parsed.error)
+    if problems:
+        outputs.update(error_status=True, error_message="; ".join(problems))
     return outputs
 
 
@@ -99,11 +113,19 @@ def _classification(parse: Callable, build: Callable) -> Callable[..., Tuple[str
     return interpret
 
 
-def _object_detection(reply: str, image, classes, inference_id: str, **_: Any) -> Tuple[str, Parsed]:
-    parsed = parse_detections(reply, classes, _image_size(image))
+def _object_detection(
+    reply: str, image, classes, inference_id: str, sent_size: Tuple[int, int], **_: Any
+) -> Tuple[str, Parsed]:
+    # Parse in the size the model saw (a reply in pixels means those pixels),
+    # then scale to the original image.
+    parsed = parse_detections(reply, classes, sent_size)
     if not parsed.ok:
         return "predictions", parsed
-    return "predictions", Parsed(_with_workflow_metadata(parsed.value, image, inference_id))
+    detections = parsed.value
+    width, height = _image_size(image)
+    scale = np.array([width / sent_size[0], height / sent_size[1]] * 2, dtype=np.float32)
+    detections.xyxy = (detections.xyxy * scale).astype(np.float32)
+    return "predictions", Parsed(_with_workflow_metadata(detections, image, inference_id))
 
 
 def _with_workflow_metadata(

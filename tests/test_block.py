@@ -134,7 +134,7 @@ def test_a_failed_image_does_not_cost_the_others(chat_server):
         return reply_with_image_size(request)
 
     chat_server.responder = responder
-    workflow = single_step_workflow(SEED_STEP, API_KEY_INPUT)
+    workflow = single_step_workflow({**SEED_STEP, "max_retries": 0}, API_KEY_INPUT)
     images = [make_image(40, 30), make_image(99, 30), make_image(41, 30)]
 
     outputs = step_outputs(run_workflow(workflow, {"image": images, "api_key": API_KEY}))

@@ -56,3 +56,27 @@ def test_errors_propagate():
 def test_rejects_zero_workers():
     with pytest.raises(ValueError, match="max_workers must be at least 1"):
         map_concurrently(str, [1], max_workers=0)
+
+
+def test_first_error_cancels_calls_not_yet_started():
+    started = []
+    release = threading.Event()
+
+    def work(item):
+        started.append(item)
+        if item == 0:
+            raise PermissionError("rejected key")
+        release.wait(timeout=10)  # the other worker holds its slot until released
+        return item
+
+    def run():
+        return map_concurrently(work, list(range(20)), max_workers=2)
+
+    with pytest.raises(PermissionError, match="rejected key"):
+        try:
+            run()
+        finally:
+            release.set()
+    # Item 0 fails; the two workers then hold items 1 and 2 until released, so
+    # nothing later can have started before the rest were cancelled.
+    assert sorted(started) == [0, 1, 2]

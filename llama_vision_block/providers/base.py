@@ -52,6 +52,14 @@ class VisionRequest:
 
 
 @dataclass(frozen=True)
+class Reply:
+    """The model's reply text, and whether it stopped because it hit `max_tokens`."""
+
+    text: str
+    cut_off: bool = False
+
+
+@dataclass(frozen=True)
 class ProviderSettings:
     """The step's properties that say how to reach a provider.
 
@@ -59,6 +67,7 @@ class ProviderSettings:
     """
 
     api_key: Optional[str] = None
+    request_timeout_s: float = 120.0
     # OpenAI-compatible servers (vLLM, Ollama, llama.cpp, SGLang)
     base_url: Optional[str] = None
     served_model_name: Optional[str] = None
@@ -82,11 +91,12 @@ def require_api_key(provider: str, settings: ProviderSettings) -> str:
 
 
 class Backend(Protocol):
-    """Sends one request to the model it is bound to and returns the reply text.
+    """Sends one request to the model it is bound to and returns its reply.
 
     Backends are called from several threads at once (one per image in flight).
+    They make one attempt: retrying is `retries.call_with_retries`'s job.
     """
 
-    def complete(self, request: VisionRequest) -> str:
-        """Returns the reply text, or raises `ProviderError`."""
+    def complete(self, request: VisionRequest) -> Reply:
+        """Returns the reply, or raises `ProviderError` (marked retryable if transient)."""
         ...

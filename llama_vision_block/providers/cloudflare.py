@@ -14,19 +14,25 @@ from typing import Any, Dict, List
 
 import httpx
 
-from llama_vision_block.errors import ConfigurationError, ProviderError
+from llama_vision_block.errors import ConfigurationError, ProviderError, redact
 from llama_vision_block.model_versions import PROVIDER_NAMES
-from llama_vision_block.providers.base import ProviderSettings, VisionRequest, require_api_key
+from llama_vision_block.prompts import MAX_MESSAGE_CHARS
+from llama_vision_block.providers.base import (
+    ProviderSettings,
+    Reply,
+    VisionRequest,
+    require_api_key,
+)
+from llama_vision_block.retries import is_retryable_status, parse_retry_after
 
 API_BASE_ENV = "CLOUDFLARE_API_BASE_URL"
 DEFAULT_API_BASE = "https://api.cloudflare.com/client/v4"
 ACCOUNT_ID_ENV = "CLOUDFLARE_ACCOUNT_ID"
 NAME = PROVIDER_NAMES["cloudflare"]
-REQUEST_TIMEOUT_S = 120.0
-# The model's input schema limits message contents; checked before anything is
-# sent. (Its temperature limit, 5, is wider than the block's 0-2, which
-# `Generation` already enforces.)
-MAX_CONTENT_CHARS = 131_072
+# The model's input schema limits message contents (prompts.MAX_MESSAGE_CHARS);
+# checked before anything is sent. Its temperature limit, 5, is wider than the
+# block's 0-2, which `Generation` already enforces.
+MAX_CONTENT_CHARS = MAX_MESSAGE_CHARS
 # Meta's license must be accepted once per account before the model answers.
 LICENSE_ERROR_CODE = 5016
 LICENSE_AGREEMENT = {"prompt": "agree"}
@@ -40,27 +46,36 @@ class CloudflareBackend:
     """Sends each request to the account's Workers AI model over one HTTP client."""
 
     def __init__(
-        self, model: str, account_id: str, api_key: str, api_base: str, accept_license: bool
+        self,
+        model: str,
+        account_id: str,
+        api_key: str,
+        api_base: str,
+        accept_license: bool,
+        timeout_s: float,
     ) -> None:
         self.model = model
         self._url = f"{api_base.rstrip('/')}/accounts/{account_id}/ai/run/{model}"
+        self._api_key = api_key
+        self._timeout_s = timeout_s
         self._client = httpx.Client(
-            headers={"Authorization": f"Bearer {api_key}"}, timeout=REQUEST_TIMEOUT_S
+            headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout_s
         )
         self._accept_license = accept_license
         self._agreement_lock = threading.Lock()
         self._agreed = False
 
-    def complete(self, request: VisionRequest) -> str:
+    def complete(self, request: VisionRequest) -> Reply:
         """Runs the model on one image; accepts the license first when allowed to."""
         body = request_body(request)
         try:
-            return self._run(body)
+            result = self._run(body)
         except LicenseNotAccepted:
             if not self._accept_license:
                 raise
             self._agree_once()
-            return self._run(body)
+            result = self._run(body)
+        return reply_from_result(result, request.generation.max_tokens)
 
     def _agree_once(self) -> None:
         # Concurrent workers all hit the license error; only one agrees.
@@ -69,14 +84,16 @@ class CloudflareBackend:
                 self._run(LICENSE_AGREEMENT)
                 self._agreed = True
 
-    def _run(self, body: Dict[str, Any]) -> str:
+    def _run(self, body: Dict[str, Any]) -> Any:
         try:
             response = self._client.post(self._url, json=body)
         except httpx.TimeoutException:
-            raise ProviderError(NAME, f"no answer within {REQUEST_TIMEOUT_S:.0f} s") from None
+            raise ProviderError(
+                NAME, f"no answer within {self._timeout_s} s (request_timeout)", retryable=True
+            ) from None
         except httpx.TransportError:
-            raise ProviderError(NAME, f"could not connect to {self._url}") from None
-        return read_envelope(response)
+            raise ProviderError(NAME, f"could not connect to {self._url}", retryable=True) from None
+        return read_envelope(response, self._api_key)
 
 
 def create_backend(model: str, settings: ProviderSettings) -> CloudflareBackend:
@@ -93,6 +110,7 @@ def create_backend(model: str, settings: ProviderSettings) -> CloudflareBackend:
         api_key=require_api_key("cloudflare", settings),
         api_base=os.environ.get(API_BASE_ENV, DEFAULT_API_BASE),
         accept_license=settings.cloudflare_accept_llama_license,
+        timeout_s=settings.request_timeout_s,
     )
 
 
@@ -119,8 +137,11 @@ def request_body(request: VisionRequest) -> Dict[str, Any]:
     }
 
 
-def read_envelope(response: httpx.Response) -> str:
-    """The reply text from Workers AI's envelope, or the error it carries."""
+def read_envelope(response: httpx.Response, api_key: str = "") -> Any:
+    """The `result` of Workers AI's envelope, or a `ProviderError` for the error it carries.
+
+    Provider text may echo what it was sent: `api_key` is redacted from it.
+    """
     try:
         envelope = response.json()
     except ValueError:
@@ -128,8 +149,10 @@ def read_envelope(response: httpx.Response) -> str:
     if not isinstance(envelope, dict):
         raise ProviderError(
             NAME,
-            f"answered with a body that is not a JSON object: {response.text[:200]!r}",
+            redact(f"answered with a body that is not a JSON object: {response.text[:200]!r}", api_key),
             response.status_code,
+            retryable=is_retryable_status(response.status_code),
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
         )
     errors = envelope.get("errors") or []
     if any(_is_license_error(error) for error in errors):
@@ -144,12 +167,26 @@ def read_envelope(response: httpx.Response) -> str:
         )
     if response.status_code != 200 or not envelope.get("success", False):
         messages = "; ".join(_error_text(error) for error in errors) or response.text[:200]
-        raise ProviderError(NAME, messages, response.status_code)
-    result = envelope.get("result")
-    reply = result.get("response") if isinstance(result, dict) else result
-    if not isinstance(reply, str):
+        raise ProviderError(
+            NAME,
+            redact(messages, api_key),
+            response.status_code,
+            retryable=is_retryable_status(response.status_code),
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+        )
+    return envelope.get("result")
+
+
+def reply_from_result(result: Any, max_tokens: int) -> Reply:
+    """The reply in a successful `result`; cut off when it used every allowed token."""
+    text = result.get("response") if isinstance(result, dict) else result
+    if not isinstance(text, str):
         raise ProviderError(NAME, "answered without a reply (no `result.response`)")
-    return reply
+    if not text.strip():
+        raise ProviderError(NAME, "answered with an empty reply (no content)")
+    usage = result.get("usage") if isinstance(result, dict) else None
+    completion_tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
+    return Reply(text=text, cut_off=completion_tokens is not None and completion_tokens >= max_tokens)
 
 
 def _is_license_error(error: Any) -> bool:

@@ -6,13 +6,11 @@ from typing import Any, Dict, Optional
 
 import openai
 
-from llama_vision_block.errors import ProviderError
+from llama_vision_block.errors import ProviderError, redact
 from llama_vision_block.prompts import to_chat_messages
-from llama_vision_block.providers.base import VisionRequest
+from llama_vision_block.providers.base import Reply, VisionRequest
+from llama_vision_block.retries import is_retryable_status, parse_retry_after
 
-# A VLM reading a 4-tile image can take well over a minute on a busy free tier.
-REQUEST_TIMEOUT_S = 120.0
-MAX_RETRIES = 2
 # Not in OpenAI's API: sent in the body, where OpenRouter, vLLM, SGLang and
 # llama.cpp read them.
 EXTRA_BODY_PARAMETERS = frozenset({"top_k", "repetition_penalty"})
@@ -27,22 +25,24 @@ class OpenAIChatBackend:
         model: str,
         base_url: str,
         api_key: Optional[str],
+        timeout_s: float,
         default_headers: Optional[Dict[str, str]] = None,
     ) -> None:
         self.provider = provider
         self.model = model
+        self._api_key = api_key
         self._client = openai.OpenAI(
             base_url=base_url,
             # "" sends no Authorization header. None would make the SDK fall back to
             # $OPENAI_API_KEY and send that key to whatever server this is.
             api_key=api_key or "",
             default_headers=default_headers,
-            timeout=REQUEST_TIMEOUT_S,
-            max_retries=MAX_RETRIES,
+            timeout=timeout_s,
+            max_retries=0,  # retries.py owns retrying; the SDK must not stack its own
         )
 
-    def complete(self, request: VisionRequest) -> str:
-        """Sends one chat completion and returns the text of the first choice."""
+    def complete(self, request: VisionRequest) -> Reply:
+        """Sends one chat completion and returns the first choice's text."""
         optional = request.generation.optional_parameters()
         extra_body = {k: v for k, v in optional.items() if k in EXTRA_BODY_PARAMETERS}
         try:
@@ -55,39 +55,51 @@ class OpenAIChatBackend:
                 **{k: v for k, v in optional.items() if k not in EXTRA_BODY_PARAMETERS},
             )
         except openai.APIStatusError as error:
-            raise ProviderError(
-                self.provider, _status_error_message(error), error.status_code
+            raise self._error(
+                _status_error_message(error),
+                error.status_code,
+                retryable=is_retryable_status(error.status_code),
+                retry_after=parse_retry_after(error.response.headers.get("retry-after")),
             ) from None
         except openai.APITimeoutError:
-            raise ProviderError(
-                self.provider, f"no answer within {REQUEST_TIMEOUT_S:.0f} s"
+            raise self._error(
+                f"no answer within {self._client.timeout} s (request_timeout)", retryable=True
             ) from None
         except openai.APIConnectionError:
-            raise ProviderError(
-                self.provider, f"could not connect to {self._client.base_url}"
+            raise self._error(
+                f"could not connect to {self._client.base_url}", retryable=True
             ) from None
-        return read_reply_text(response, self.provider)
+        except openai.APIResponseValidationError as error:
+            raise self._error(f"answered with a malformed body: {error.message}") from None
+        return self._read_reply(response)
 
+    def _read_reply(self, response: Any) -> Reply:
+        """The first choice as a `Reply`, or a `ProviderError` that says why there is none.
 
-def read_reply_text(response: Any, provider: str) -> str:
-    """The text of the first choice, or a `ProviderError` that says why there is none.
+        OpenRouter sometimes answers 200 with an `error` envelope instead of choices.
+        """
+        if isinstance(response, str):  # a proxy's page, not JSON
+            raise self._error(f"answered with a body that is not JSON: {response[:200]!r}")
+        choices = getattr(response, "choices", None)
+        if not choices:
+            error = _error_envelope(response)
+            code = error.get("code")
+            code = code if isinstance(code, int) else None
+            raise self._error(
+                "answered without a reply: "
+                f"{error.get('message') or 'no choices and no error message'}",
+                code,
+                retryable=code is not None and is_retryable_status(code),
+            )
+        choice = choices[0]
+        content = choice.message.content
+        if content is None or not content.strip():
+            raise self._error("answered with an empty reply (no content)")
+        return Reply(text=content, cut_off=choice.finish_reason == "length")
 
-    OpenRouter sometimes answers 200 with an `error` envelope instead of choices.
-    """
-    choices = getattr(response, "choices", None)
-    if not choices:
-        error = _error_envelope(response)
-        message = error.get("message") or "no choices and no error message"
-        code = error.get("code")
-        raise ProviderError(
-            provider,
-            f"answered without a reply: {message}",
-            code if isinstance(code, int) else None,
-        )
-    content = choices[0].message.content
-    if content is None:
-        raise ProviderError(provider, "answered with an empty reply (no content)")
-    return content
+    def _error(self, message: str, status_code: Optional[int] = None, **kwargs: Any) -> ProviderError:
+        # Provider text may echo what it was sent; the key never goes further.
+        return ProviderError(self.provider, redact(message, self._api_key), status_code, **kwargs)
 
 
 def _error_envelope(response: Any) -> Dict[str, Any]:
@@ -103,4 +115,5 @@ def _status_error_message(error: openai.APIStatusError) -> str:
         nested = body.get("error", body)
         if isinstance(nested, dict) and nested.get("message"):
             return str(nested["message"])
-    return error.message
+    text = error.response.text.strip()
+    return text[:200] if text else error.message

@@ -31,4 +31,5 @@ def create_backend(model: str, settings: ProviderSettings) -> OpenAIChatBackend:
         model=settings.served_model_name or model,
         base_url=settings.base_url or os.environ.get(BASE_URL_ENV, DEFAULT_BASE_URL),
         api_key=settings.api_key,
+        timeout_s=settings.request_timeout_s,
     )

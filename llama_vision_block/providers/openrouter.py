@@ -6,7 +6,12 @@ import os
 
 from llama_vision_block.errors import ProviderError
 from llama_vision_block.model_versions import MODEL_VARIANTS, PROVIDER_NAMES
-from llama_vision_block.providers.base import ProviderSettings, VisionRequest, require_api_key
+from llama_vision_block.providers.base import (
+    ProviderSettings,
+    Reply,
+    VisionRequest,
+    require_api_key,
+)
 from llama_vision_block.providers.openai_chat import OpenAIChatBackend
 
 BASE_URL_ENV = "OPENROUTER_BASE_URL"
@@ -19,7 +24,7 @@ NAME = PROVIDER_NAMES["openrouter"]
 class OpenRouterBackend(OpenAIChatBackend):
     """OpenAI chat transport, plus a clear answer when a variant was withdrawn."""
 
-    def complete(self, request: VisionRequest) -> str:
+    def complete(self, request: VisionRequest) -> Reply:
         try:
             return super().complete(request)
         except ProviderError as error:
@@ -37,6 +42,7 @@ def create_backend(model: str, settings: ProviderSettings) -> OpenRouterBackend:
         model=model,
         base_url=os.environ.get(BASE_URL_ENV, DEFAULT_BASE_URL),
         api_key=require_api_key("openrouter", settings),
+        timeout_s=settings.request_timeout_s,
         default_headers=APP_HEADERS,
     )
 

@@ -41,7 +41,7 @@ def _request(width=40, height=30, system="be exact", text="read it", **generatio
 def test_request_on_the_wire(account):
     request = _request(top_p=0.9, top_k=20, seed=42, repetition_penalty=1.2, frequency_penalty=0.1, presence_penalty=0.4)
 
-    assert _backend(account).complete(request) == "40x30"
+    assert _backend(account).complete(request).text == "40x30"
 
     (received,) = account.server.requests
     assert received.path == f"/client/v4/accounts/{account.account_id}/ai/run/@cf/meta/llama-3.2-11b-vision-instruct"
@@ -73,7 +73,7 @@ def test_no_system_message_when_the_task_has_none(account):
 def test_account_id_from_the_environment(account, monkeypatch):
     monkeypatch.setenv(cloudflare.ACCOUNT_ID_ENV, account.account_id)
     backend = cloudflare.create_backend(MODEL, ProviderSettings(api_key=account.token))
-    assert backend.complete(_request()) == "40x30"
+    assert backend.complete(_request()).text == "40x30"
 
 
 def test_missing_account_id_names_the_property_and_the_variable():
@@ -102,7 +102,7 @@ def test_opt_in_agrees_once_then_retries_even_with_concurrent_requests(account):
     results = {}
 
     def ask(index):
-        results[index] = backend.complete(_request(width=20 + index))
+        results[index] = backend.complete(_request(width=20 + index)).text
 
     threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
     for thread in threads:

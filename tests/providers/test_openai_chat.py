@@ -14,8 +14,8 @@ REQUEST_ARGS = dict(prompt=Prompt(system=None, text="hi"), generation=Generation
 
 
 def _complete(base_url):
-    backend = OpenAIChatBackend(provider="Local", model="m", base_url=base_url, api_key=None)
-    return backend.complete(VisionRequest(image=encode_image(make_image(4, 4)), **REQUEST_ARGS))
+    backend = OpenAIChatBackend(provider="Local", model="m", base_url=base_url, api_key=None, timeout_s=30)
+    return backend.complete(VisionRequest(image=encode_image(make_image(4, 4)), **REQUEST_ARGS)).text
 
 
 @pytest.fixture

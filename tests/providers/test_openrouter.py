@@ -41,7 +41,7 @@ def test_request_goes_to_the_base_url_from_the_environment(chat_server):
         generation=Generation(max_tokens=12, temperature=0.0),
     )
 
-    assert backend.complete(request) == "30x20"
+    assert backend.complete(request).text == "30x20"
 
     (received,) = chat_server.requests
     assert received.headers["authorization"] == "Bearer sk-or-1"

@@ -7,11 +7,12 @@ server class plays every provider.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -44,8 +45,12 @@ class RecordedRequest:
         return cv2.imdecode(np.frombuffer(self.image_bytes(), np.uint8), cv2.IMREAD_COLOR)
 
 
-Reply = Tuple[int, Any]  # (HTTP status, JSON body)
+# (HTTP status, body) or (HTTP status, body, headers). A dict or list body is sent
+# as JSON, a str as an HTML page (what a proxy sends).
+Reply = Tuple[Any, ...]
 Responder = Callable[[RecordedRequest], Reply]
+# A responder returning this makes the server close the connection without answering.
+DROP_CONNECTION = (None, None)
 
 
 @dataclass
@@ -79,11 +84,21 @@ class LoopbackServer:
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=json.loads(raw) if raw else None,
                 )
-                status, body = server._handle(recorded)
-                payload = json.dumps(body).encode()
+                reply = server._handle(recorded)
+                if reply == DROP_CONNECTION:
+                    self.close_connection = True
+                    self.connection.shutdown(2)  # both directions: the client sees a reset
+                    return
+                status, body, headers = (*reply, {})[:3]
+                if isinstance(body, str):
+                    payload, content_type = body.encode(), "text/html"
+                else:
+                    payload, content_type = json.dumps(body).encode(), "application/json"
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload)
 
@@ -114,3 +129,13 @@ class LoopbackServer:
         finally:
             with self._lock:
                 self._in_flight -= 1
+
+
+@contextlib.contextmanager
+def serving(responder: Responder) -> Iterator[LoopbackServer]:
+    """A started server for the duration of a `with` block."""
+    server = LoopbackServer(responder=responder).start()
+    try:
+        yield server
+    finally:
+        server.stop()
