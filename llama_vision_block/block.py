@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
 
@@ -16,9 +17,9 @@ from inference.core.workflows.prototypes.block import (
     WorkflowBlockManifest,
 )
 
-from llama_vision_block.concurrency import map_concurrently
+from llama_vision_block.concurrency import map_concurrently, prefetched
 from llama_vision_block.errors import InvalidImageError, ProviderError
-from llama_vision_block.images import decode_workflow_image, encode_image
+from llama_vision_block.images import EncodedImage, prepare_image
 from llama_vision_block.manifest import EXECUTION_ENGINE_COMPATIBILITY, BlockManifest
 from llama_vision_block.model_versions import resolve_model_version
 from llama_vision_block.prompts import Prompt, build_prompt
@@ -66,6 +67,7 @@ class LlamaVisionBlockV1(WorkflowBlock):
         max_retries: int,
         request_timeout: float,
         fail_fast: bool,
+        max_image_side: int,
         max_concurrent_requests: Optional[int],
     ) -> BlockResult:
         variant = resolve_model_version(model_version)
@@ -103,7 +105,13 @@ class LlamaVisionBlockV1(WorkflowBlock):
             max_concurrent_requests
             or environment.WORKFLOWS_REMOTE_EXECUTION_MAX_STEP_CONCURRENT_REQUESTS
         )
-        return map_concurrently(ask, list(enumerate(images)), max_workers=workers)
+        names = [f"images[{index}]" for index in range(len(images))]
+        # Images are prepared ahead, on one thread per core, so a worker whose
+        # reply arrives finds its next image ready and sends it at once.
+        with prefetched(
+            lambda item: prepare_image(item[0], item[1], max_image_side), list(zip(images, names))
+        ) as prepared:
+            return map_concurrently(ask, list(zip(names, images, prepared)), max_workers=workers)
 
 
 @dataclass(frozen=True)
@@ -119,15 +127,13 @@ class ImageQuestion:
     classes: Optional[List[str]]
     output_structure: Optional[Mapping[str, str]]
 
-    def __call__(self, indexed_image: Tuple[int, WorkflowImageData]) -> Dict[str, Any]:
-        index, image = indexed_image
-        name = f"images[{index}]"
+    def __call__(
+        self, item: Tuple[str, WorkflowImageData, "Future[EncodedImage]"]
+    ) -> Dict[str, Any]:
+        name, image, prepared = item
         try:
-            # Decoding and encoding inside the worker let the first request leave
-            # while later images are still being prepared.
-            pixels = decode_workflow_image(image, name)
             request = VisionRequest(
-                prompt=self.prompt, image=encode_image(pixels, name), generation=self.generation
+                prompt=self.prompt, image=prepared.result(), generation=self.generation
             )
             reply = call_with_retries(lambda: self.backend.complete(request), self.retry_policy)
         except (InvalidImageError, ProviderError) as error:

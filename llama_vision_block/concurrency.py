@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import Callable, List, Sequence, TypeVar
+import os
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from typing import Callable, Iterator, List, Sequence, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -34,3 +36,18 @@ def map_concurrently(
         raise failed.exception()
     pool.shutdown(wait=True)
     return [future.result() for future in futures]
+
+
+@contextlib.contextmanager
+def prefetched(function: Callable[[T], R], items: Sequence[T]) -> Iterator[List["Future[R]"]]:
+    """Starts `function` on every item, in order, on one thread per CPU core.
+
+    Yields the futures at once, so consumers can start on the first item while
+    later ones are still being computed. Work not yet started when the block
+    exits is cancelled.
+    """
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
+    try:
+        yield [pool.submit(contextvars.copy_context().run, function, item) for item in items]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import base64
+import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional, Tuple
 
 import cv2
 import numpy as np
 
 from llama_vision_block.errors import InvalidImageError
 
-JPEG_QUALITY = 90
+# Visually clean for a VLM at a third fewer bytes than 95.
+JPEG_QUALITY = 85
 # Llama 3.2 Vision reads an image as at most 2x2 tiles of 560 px: a longer side
 # than 1120 px is bytes and latency for nothing.
 MAX_SIDE_PX = 1120
@@ -30,6 +32,75 @@ class EncodedImage:
         """The image as a `data:` URL, the form OpenAI-style chat APIs accept."""
         encoded = base64.b64encode(self.data).decode("ascii")
         return f"data:{self.media_type};base64,{encoded}"
+
+
+def prepare_image(image: Any, name: str, max_side: int = MAX_SIDE_PX) -> EncodedImage:
+    """The bytes to send for a workflow image.
+
+    An image that arrived as a JPEG within `max_side` is sent as it came, without
+    decoding and re-encoding; anything else is decoded, converted and encoded.
+    """
+    original = original_jpeg(image, max_side)
+    if original is not None:
+        return original
+    return encode_image(decode_workflow_image(image, name), name, max_side)
+
+
+def original_jpeg(image: Any, max_side: int) -> Optional[EncodedImage]:
+    """The image's original JPEG bytes, when they can be sent as they are."""
+    try:
+        source = image.to_inference_format()
+    except Exception:  # anything odd: take the decoding path, which reports it
+        return None
+    if source.get("type") != "base64" or not isinstance(source.get("value"), str):
+        return None
+    value = source["value"]
+    if value.startswith("data:"):
+        value = value.split(",", 1)[-1]
+    try:
+        data = base64.b64decode(value, validate=False)
+    except ValueError:
+        return None
+    header = read_jpeg_header(data)
+    if header is None:
+        return None
+    width, height, components, has_exif = header
+    # EXIF may rotate the picture on decoding, and CMYK JPEGs trip some decoders:
+    # those take the decoding path, which normalises both.
+    if has_exif or components not in (1, 3) or max(width, height) > max_side:
+        return None
+    return EncodedImage(data=data, width=width, height=height)
+
+
+def read_jpeg_header(data: bytes) -> Optional[Tuple[int, int, int, bool]]:
+    """(width, height, colour components, has EXIF) from a JPEG's markers, or None.
+
+    Reads only the segment headers before the image data; decodes nothing.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    position, has_exif = 2, False
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
+        segment = data[position + 4 : position + 2 + length]
+        if marker == 0xE1 and segment.startswith(b"Exif\x00"):
+            has_exif = True
+        # SOF0-SOF15 carry the frame size; C4 (DHT), C8 and CC (DAC) are not frames.
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if len(segment) < 6:
+                return None
+            height, width = struct.unpack(">HH", segment[1:5])
+            return width, height, segment[5], has_exif
+        if marker == 0xDA:  # image data starts before any frame header: malformed
+            return None
+        position += 2 + length
+    return None
 
 
 def decode_workflow_image(image: Any, name: str) -> np.ndarray:
@@ -99,10 +170,19 @@ def _to_uint8(pixels: np.ndarray, name: str) -> np.ndarray:
 
 
 def _downscale(pixels: np.ndarray, max_side: int) -> np.ndarray:
+    """Shrinks the long side to `max_side`, keeping the aspect ratio; never upscales.
+
+    Exact halvings with INTER_AREA (a fast path in OpenCV) average away detail
+    that would alias, then one bilinear step reaches the target: about a fifth
+    of the CPU of a single INTER_AREA resize at a fractional scale.
+    """
     height, width = pixels.shape[:2]
+    while max(height, width) >= 2 * max_side:
+        height, width = height // 2, width // 2
+        pixels = cv2.resize(pixels, (width, height), interpolation=cv2.INTER_AREA)
     longest = max(height, width)
     if longest <= max_side:
-        return pixels  # never upscale
+        return pixels
     scale = max_side / longest
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_LINEAR)

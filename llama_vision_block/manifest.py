@@ -26,6 +26,7 @@ from inference.core.workflows.prototypes.block import WorkflowBlockManifest
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from llama_vision_block.errors import ConfigurationError
+from llama_vision_block.images import MAX_SIDE_PX
 from llama_vision_block.model_versions import (
     DEFAULT_MODEL_VERSION,
     MODEL_VARIANTS,
@@ -249,6 +250,14 @@ class BlockManifest(WorkflowBlockManifest):
         default=False,
         description="When an image's request fails for good, stop the step with an error "
         "instead of reporting it in that image's `error_status` / `error_message`.",
+    )
+    max_image_side: int = Field(
+        default=MAX_SIDE_PX,
+        description="Images longer than this on their long side are downscaled before "
+        "sending, keeping the aspect ratio. Llama 3.2 Vision reads an image as at most "
+        "2x2 tiles of 560 px, so more than 1120 only costs bytes and time.",
+        ge=28,
+        le=8192,
     )
     max_concurrent_requests: Optional[int] = Field(
         default=None,

@@ -80,3 +80,34 @@ def test_first_error_cancels_calls_not_yet_started():
     # Item 0 fails; the two workers then hold items 1 and 2 until released, so
     # nothing later can have started before the rest were cancelled.
     assert sorted(started) == [0, 1, 2]
+
+
+def test_prefetched_yields_before_later_items_are_done():
+    from llama_vision_block.concurrency import prefetched
+
+    gate = threading.Event()
+
+    def work(item):
+        if item > 0:
+            gate.wait(timeout=10)  # later items stay in progress until released
+        return item * 2
+
+    with prefetched(work, [0, 1, 2, 3]) as futures:
+        assert futures[0].result(timeout=10) == 0  # usable while the rest are still running
+        assert not futures[3].done()
+        gate.set()
+        assert [f.result(timeout=10) for f in futures] == [0, 2, 4, 6]
+
+
+def test_prefetched_errors_stay_with_their_item():
+    from llama_vision_block.concurrency import prefetched
+
+    def work(item):
+        if item == 1:
+            raise ValueError("bad image 1")
+        return item
+
+    with prefetched(work, [0, 1, 2]) as futures:
+        assert futures[0].result() == 0 and futures[2].result() == 2
+        with pytest.raises(ValueError, match="bad image 1"):
+            futures[1].result()

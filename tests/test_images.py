@@ -4,8 +4,11 @@ import cv2
 import numpy as np
 import pytest
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from llama_vision_block.errors import InvalidImageError
-from llama_vision_block.images import encode_image
+from llama_vision_block.images import encode_image, prepare_image, read_jpeg_header
 from support.images import make_image
 
 
@@ -29,3 +32,73 @@ def test_data_url_carries_the_jpeg():
 def test_unusable_images_are_named(bad):
     with pytest.raises(InvalidImageError, match=r"images\[2\] is not a decodable image"):
         encode_image(bad, name="images[2]")
+
+
+def _jpeg(width, height, progressive=False):
+    flags = [cv2.IMWRITE_JPEG_QUALITY, 90, cv2.IMWRITE_JPEG_PROGRESSIVE, int(progressive)]
+    return cv2.imencode(".jpg", make_image(width, height), flags)[1].tobytes()
+
+
+def _workflow_image(data: bytes, prefix: str = ""):
+    from inference.core.workflows.execution_engine.entities.base import (
+        ImageParentMetadata,
+        WorkflowImageData,
+    )
+
+    return WorkflowImageData(
+        parent_metadata=ImageParentMetadata(parent_id="p"),
+        base64_image=prefix + base64.b64encode(data).decode(),
+    )
+
+
+@pytest.mark.parametrize("prefix", ["", "data:image/jpeg;base64,"])
+def test_a_jpeg_within_the_limit_is_sent_as_it_came(prefix):
+    data = _jpeg(640, 480)
+    sent = prepare_image(_workflow_image(data, prefix), "images[0]")
+    assert sent.data == data and (sent.width, sent.height) == (640, 480)
+
+
+def test_a_jpeg_over_the_limit_is_downscaled():
+    sent = prepare_image(_workflow_image(_jpeg(2000, 1000)), "images[0]", max_side=1000)
+    assert (sent.width, sent.height) == (1000, 500)
+
+
+def test_a_jpeg_with_exif_is_decoded_so_its_orientation_applies():
+    data = _jpeg(64, 48)
+    exif = b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x00\x00"
+    with_exif = data[:2] + b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif + data[2:]
+    assert read_jpeg_header(with_exif) == (64, 48, 3, True)
+    sent = prepare_image(_workflow_image(with_exif), "images[0]")
+    assert sent.data != with_exif and (sent.width, sent.height) == (64, 48)
+
+
+def test_a_png_is_reencoded_as_jpeg():
+    png = cv2.imencode(".png", make_image(30, 20))[1].tobytes()
+    sent = prepare_image(_workflow_image(png), "images[0]")
+    assert sent.data[:2] == b"\xff\xd8" and (sent.width, sent.height) == (30, 20)
+
+
+def test_the_header_reader_gives_size_and_components():
+    assert read_jpeg_header(_jpeg(123, 45)) == (123, 45, 3, False)
+    assert read_jpeg_header(_jpeg(40, 30, progressive=True)) == (40, 30, 3, False)
+    gray = cv2.imencode(".jpg", np.zeros((7, 9), np.uint8))[1].tobytes()
+    assert read_jpeg_header(gray) == (9, 7, 1, False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=64), st.integers(min_value=0, max_value=600))
+def test_the_header_reader_never_raises(junk, cut):
+    data = _jpeg(16, 16)
+    for candidate in (junk, b"\xff\xd8" + junk, data[:cut], data[:cut] + junk):
+        header = read_jpeg_header(candidate)
+        assert header is None or len(header) == 4
+
+
+@pytest.mark.parametrize(
+    "size,limit,expected",
+    [((3840, 2160), 1120, (1120, 630)), ((1920, 1080), 1120, (1120, 630)), ((1000, 3000), 1120, (373, 1120)),
+     ((800, 600), 1120, (800, 600)), ((5000, 10), 1120, (1120, 2)), ((4480, 4480), 1120, (1120, 1120))],
+)
+def test_downscaling_keeps_the_aspect_ratio_and_never_upscales(size, limit, expected):
+    encoded = encode_image(make_image(*size), max_side=limit)
+    assert (encoded.width, encoded.height) == expected

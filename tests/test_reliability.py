@@ -14,16 +14,11 @@ from llama_vision_block.block import LlamaVisionBlockV1
 from support.chat_server import chat_completion, reply_with_image_size
 from support.faults import FAULTS, FaultInjector
 from support.images import make_image
-from support.workflows import compile_workflow, run_workflow, single_step_workflow
+from support.workflows import API_KEY_INPUT, CAPTION_STEP, compile_workflow, run_workflow, single_step_workflow
 
 API_KEY = "sk-or-reliability"
-INPUTS = [{"type": "WorkflowParameter", "name": "api_key"}]
-STEP = {
-    "type": "llama_vision_block/llama_3_2_vision@v1",
-    "task_type": "caption",
-    "api_key": "$inputs.api_key",
-    "model_version": "11B (Regular) - OpenRouter",
-}
+INPUTS = API_KEY_INPUT
+STEP = CAPTION_STEP
 
 
 def _run(images, **step):

@@ -23,6 +23,7 @@ from llama_vision_block.providers.base import (
     VisionRequest,
     require_api_key,
 )
+from llama_vision_block.providers.clients import CLIENTS, POOL_LIMITS, client_key
 from llama_vision_block.retries import is_retryable_status, parse_retry_after
 
 API_BASE_ENV = "CLOUDFLARE_API_BASE_URL"
@@ -58,8 +59,11 @@ class CloudflareBackend:
         self._url = f"{api_base.rstrip('/')}/accounts/{account_id}/ai/run/{model}"
         self._api_key = api_key
         self._timeout_s = timeout_s
-        self._client = httpx.Client(
-            headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout_s
+        self._client = CLIENTS.get(
+            client_key(NAME, api_base, api_key),
+            lambda: httpx.Client(
+                headers={"Authorization": f"Bearer {api_key}"}, limits=POOL_LIMITS
+            ),
         )
         self._accept_license = accept_license
         self._agreement_lock = threading.Lock()
@@ -86,7 +90,7 @@ class CloudflareBackend:
 
     def _run(self, body: Dict[str, Any]) -> Any:
         try:
-            response = self._client.post(self._url, json=body)
+            response = self._client.post(self._url, json=body, timeout=self._timeout_s)
         except httpx.TimeoutException:
             raise ProviderError(
                 NAME, f"no answer within {self._timeout_s} s (request_timeout)", retryable=True

@@ -24,6 +24,7 @@ class RecordedRequest:
     path: str
     headers: Dict[str, str]
     body: Any
+    client_port: int = 0  # the same port twice means a kept-alive connection
 
     def image_bytes(self) -> bytes:
         """The image the request carried: Workers AI's byte list, or an OpenAI data URL."""
@@ -76,6 +77,8 @@ class LoopbackServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real providers do
+
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 recorded = RecordedRequest(
@@ -83,6 +86,7 @@ class LoopbackServer:
                     path=self.path,
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=json.loads(raw) if raw else None,
+                    client_port=self.client_address[1],
                 )
                 reply = server._handle(recorded)
                 if reply == DROP_CONNECTION:

@@ -14,6 +14,16 @@ INIT_PARAMETERS = {
 }
 
 
+# A caption step on OpenRouter with the key from `$inputs.api_key`; tests add to it.
+CAPTION_STEP = {
+    "type": "llama_vision_block/llama_3_2_vision@v1",
+    "task_type": "caption",
+    "api_key": "$inputs.api_key",
+    "model_version": "11B (Regular) - OpenRouter",
+}
+API_KEY_INPUT = [{"type": "WorkflowParameter", "name": "api_key"}]
+
+
 def compile_workflow(definition: Dict[str, Any]) -> ExecutionEngine:
     return ExecutionEngine.init(
         workflow_definition=definition, init_parameters=INIT_PARAMETERS
