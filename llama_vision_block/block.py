@@ -56,6 +56,9 @@ class LlamaVisionBlockV1(WorkflowBlock):
         served_model_name: Optional[str],
         cloudflare_account_id: Optional[str],
         cloudflare_accept_llama_license: bool,
+        model_path: Optional[str],
+        device: Optional[str],
+        batch_size: Optional[int],
         max_tokens: int,
         temperature: float,
         top_p: Optional[float],
@@ -88,6 +91,9 @@ class LlamaVisionBlockV1(WorkflowBlock):
             served_model_name=served_model_name,
             cloudflare_account_id=cloudflare_account_id,
             cloudflare_accept_llama_license=cloudflare_accept_llama_license,
+            model_path=model_path,
+            device=device,
+            batch_size=batch_size,
         )
         ask = ImageQuestion(
             backend=create_backend(variant, settings, generation),

@@ -35,7 +35,7 @@ from llama_vision_block.model_versions import (
     ModelVersion,
 )
 from llama_vision_block.prompts import MAX_MESSAGE_CHARS, class_list_problem
-from llama_vision_block.providers import cloudflare, openai_compatible
+from llama_vision_block.providers import cloudflare, local_transformers, openai_compatible
 from llama_vision_block.sampling import SAMPLING_RANGES, check_sampling_value
 from llama_vision_block.tasks import (
     CLASSIFICATION_TASKS,
@@ -62,6 +62,7 @@ def _shown_for(provider: str) -> Dict[str, Any]:
 
 _FOR_COMPATIBLE_SERVERS = _shown_for("openai-compatible")
 _FOR_CLOUDFLARE = _shown_for("cloudflare")
+_FOR_LOCAL = _shown_for("local-transformers")
 
 _TASKS_DOCS = "\n".join(
     f"* **{meta['name']}** (`{task}`) - {meta['description']}"
@@ -197,6 +198,31 @@ class BlockManifest(WorkflowBlockManifest):
         "reason, the block sends the agreement ('agree') once and retries. Only set it "
         "if you accept the license and Meta's Acceptable Use Policy.",
         json_schema_extra={"relevant_for": _FOR_CLOUDFLARE},
+    )
+    model_path: Optional[Union[Selector(kind=[STRING_KIND]), str]] = Field(
+        default=None,
+        description="Local directory holding the model in Hugging Face format (what "
+        "`huggingface-cli download meta-llama/Llama-3.2-11B-Vision-Instruct` leaves). "
+        f"Defaults to ${local_transformers.MODEL_PATH_ENV}. Loaded offline, once per process.",
+        examples=["/models/Llama-3.2-11B-Vision-Instruct", "$inputs.model_path"],
+        json_schema_extra={"relevant_for": _FOR_LOCAL},
+    )
+    device: Optional[Union[Selector(kind=[STRING_KIND]), str]] = Field(
+        default=None,
+        description="Where the local model runs: 'cuda', 'cuda:N' or 'cpu'. Defaults to "
+        "the first CUDA GPU, else the CPU (slowly).",
+        examples=["cuda", "cuda:1", "cpu"],
+        json_schema_extra={"relevant_for": _FOR_LOCAL},
+    )
+    batch_size: Optional[int] = Field(
+        default=None,
+        description="Images per `generate` call on the local model. Defaults to "
+        f"{local_transformers.DEFAULT_BATCH_SIZE_CUDA} on a GPU and "
+        f"{local_transformers.DEFAULT_BATCH_SIZE_CPU} on the CPU; a batch that runs out "
+        "of GPU memory is split and retried.",
+        ge=1,
+        le=256,
+        json_schema_extra={"relevant_for": _FOR_LOCAL},
     )
     max_tokens: int = Field(
         default=500,

@@ -40,6 +40,14 @@ MODEL_VARIANTS: Dict[str, ModelVariant] = {
     "90B - OpenAI-compatible server": ModelVariant(
         "openai-compatible", "meta-llama/Llama-3.2-90B-Vision-Instruct"
     ),
+    # In process: the checkpoint comes from the step's `model_path`; the model id
+    # names it in messages.
+    "11B - Local GPU (transformers)": ModelVariant(
+        "local-transformers", "meta-llama/Llama-3.2-11B-Vision-Instruct"
+    ),
+    "90B - Local GPU (transformers)": ModelVariant(
+        "local-transformers", "meta-llama/Llama-3.2-90B-Vision-Instruct"
+    ),
 }
 
 # Provider ids as used above -> the name errors and docs use.
@@ -47,6 +55,7 @@ PROVIDER_NAMES: Dict[str, str] = {
     "openrouter": "OpenRouter",
     "cloudflare": "Cloudflare Workers AI",
     "openai-compatible": "OpenAI-compatible server",
+    "local-transformers": "Local GPU (transformers)",
 }
 PROVIDERS_REQUIRING_API_KEY = frozenset({"openrouter", "cloudflare"})
 

@@ -22,6 +22,8 @@ SELECTOR_PROPERTIES = [
     # issue 4's additions a user would want to feed from inputs
     "base_url", "served_model_name", "cloudflare_account_id",
     "top_p", "top_k", "seed", "repetition_penalty", "frequency_penalty", "presence_penalty",
+    # issue 5's
+    "model_path", "device",
 ]
 LITERAL_ONLY_PROPERTIES = {
     "task_type": "$inputs.task",
@@ -107,6 +109,7 @@ def test_every_model_version_label_is_accepted(label):
         ({"temperature": -0.1}, "`temperature` must be in the range 0.0-2.0"),
         ({"max_tokens": 1}, "greater than 1"),
         ({"max_concurrent_requests": 0}, "greater than or equal to 1"),
+        ({"batch_size": 0}, "greater than or equal to 1"),
         ({"model_version": "7B - Nowhere"}, "model_version"),
         ({"top_p": 2.1}, "`top_p` must be in the range 0.0-2.0; got 2.1"),
         ({"top_k": 0}, "`top_k` must be in the range 1-50; got 0"),
@@ -151,6 +154,9 @@ def test_provider_properties_are_shown_for_their_model_versions():
     assert properties["served_model_name"]["relevant_for"]["model_version"]["values"] == compatible
     assert properties["cloudflare_account_id"]["relevant_for"]["model_version"]["values"] == ["11B - Cloudflare Workers AI"]
     assert properties["cloudflare_accept_llama_license"]["default"] is False
+    local = ["11B - Local GPU (transformers)", "90B - Local GPU (transformers)"]
+    for name in ("model_path", "device", "batch_size"):
+        assert properties[name]["relevant_for"]["model_version"]["values"] == local
 
 
 def test_schema_declares_what_the_editor_needs():

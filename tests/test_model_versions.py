@@ -21,6 +21,8 @@ def test_labels_map_to_provider_and_model():
         "11B - Cloudflare Workers AI": ("cloudflare", "@cf/meta/llama-3.2-11b-vision-instruct"),
         "11B - OpenAI-compatible server": ("openai-compatible", "meta-llama/Llama-3.2-11B-Vision-Instruct"),
         "90B - OpenAI-compatible server": ("openai-compatible", "meta-llama/Llama-3.2-90B-Vision-Instruct"),
+        "11B - Local GPU (transformers)": ("local-transformers", "meta-llama/Llama-3.2-11B-Vision-Instruct"),
+        "90B - Local GPU (transformers)": ("local-transformers", "meta-llama/Llama-3.2-90B-Vision-Instruct"),
     }
 
 

@@ -13,7 +13,12 @@ from typing import Dict
 
 from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.model_versions import ModelVariant
-from llama_vision_block.providers import cloudflare, openai_compatible, openrouter
+from llama_vision_block.providers import (
+    cloudflare,
+    local_transformers,
+    openai_compatible,
+    openrouter,
+)
 from llama_vision_block.providers.base import (
     Backend,
     Generation,
@@ -27,6 +32,7 @@ PROVIDER_MODULES: Dict[str, ModuleType] = {
     "openrouter": openrouter,
     "cloudflare": cloudflare,
     "openai-compatible": openai_compatible,
+    "local-transformers": local_transformers,
 }
 
 

@@ -1,0 +1,186 @@
+"""Local GPU: Llama 3.2 Vision run in this process with Hugging Face `transformers`.
+
+`create_backend(model, settings)` checks the checkpoint directory
+(`settings.model_path`, else `$LLAMA_VISION_MODEL_PATH`), picks the device
+(`settings.device`, else CUDA when torch sees a GPU, else the CPU) and takes the
+loaded model from the process-wide `MODEL_CACHE` (loading it on first use, offline).
+
+`complete()` applies the chat template (system turn when set, then the image,
+then the text) and decodes the JPEG in the caller's thread, then queues the
+request on the model's micro-batcher (`local_batcher.py`). Needs `torch` and
+`transformers`, which the package does not install. See docs/local-gpu.md.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any, List, Optional
+
+from llama_vision_block.errors import ConfigurationError, ProviderError
+from llama_vision_block.images import EncodedImage
+from llama_vision_block.prompts import Prompt
+from llama_vision_block.providers.base import Generation, ProviderSettings, Reply, VisionRequest
+from llama_vision_block.providers.local_batcher import PROVIDER, BatchStats, Job
+from llama_vision_block.providers.local_checkpoint import check_checkpoint
+from llama_vision_block.providers.local_generation import is_sampling
+from llama_vision_block.providers.local_model_cache import MODEL_CACHE, LoadedModel, ModelKey
+
+MODEL_PATH_ENV = "LLAMA_VISION_MODEL_PATH"
+# Images per `generate` call when the step sets no `batch_size`. On a GPU a batch
+# costs little more time than one image; by our estimate 8 fit the 11B model on a
+# 40 GB card (and an out-of-memory batch is split anyway). On the CPU, batching
+# buys little and multiplies the memory, so images go one by one.
+DEFAULT_BATCH_SIZE_CUDA = 8
+DEFAULT_BATCH_SIZE_CPU = 1
+
+# Logged once per step run by the provider registry when a step sets them.
+PARAMETER_NOTES = {
+    name: f"`{name}` is ignored by the {PROVIDER} provider: transformers has no "
+    "equivalent (repetition_penalty is honoured)."
+    for name in ("frequency_penalty", "presence_penalty")
+}
+
+logger = logging.getLogger(__name__)
+_DEVICE = re.compile(r"cuda(?::(\d+))?")
+
+
+def create_backend(model: str, settings: ProviderSettings) -> "LocalTransformersBackend":
+    """A backend that runs the checkpoint at `model_path`; `model` names it in messages."""
+    path = resolve_model_path(settings.model_path, model)
+    check_checkpoint(path, model)
+    torch = _import_torch()
+    device = resolve_device(settings.device, torch)
+    batch_size = resolve_batch_size(settings.batch_size, device)
+    dtype = "bfloat16" if device.startswith("cuda") else "float32"
+    loaded = MODEL_CACHE.get(ModelKey(path=str(path), device=device, dtype=dtype))
+    return LocalTransformersBackend(model, loaded, batch_size)
+
+
+class LocalTransformersBackend:
+    """Queues each request on the shared model's micro-batcher and waits for it."""
+
+    provider = PROVIDER
+
+    def __init__(self, model: str, loaded: LoadedModel, batch_size: int) -> None:
+        self.model = model
+        self.loaded = loaded
+        self.batch_size = batch_size
+
+    @property
+    def stats(self) -> BatchStats:
+        """The batcher's counters, shared by every backend on the same loaded model."""
+        return self.loaded.batcher.stats
+
+    def complete(self, request: VisionRequest) -> Reply:
+        """Returns the reply (`cut_off` when it hit `max_tokens`), or raises `ProviderError`.
+
+        Blocks until the batch holding this request has run; nothing is retried
+        here except out-of-memory batches, which the batcher splits.
+        """
+        job = Job(
+            text=render_prompt(self.loaded.processor, request.prompt),
+            image=decode_image(request.image),
+            generation=request.generation,
+            batch_limit=self._batch_limit(request.generation),
+        )
+        return self.loaded.batcher.submit(job).result()
+
+    def _batch_limit(self, generation: Generation) -> int:
+        # A seeded, sampled reply must not depend on which other images happened
+        # to share its batch, so it runs alone.
+        if generation.seed is not None and is_sampling(generation):
+            return 1
+        return self.batch_size
+
+
+def resolve_model_path(model_path: Optional[str], model: str) -> Path:
+    """The checkpoint directory: `model_path`, else `$LLAMA_VISION_MODEL_PATH`."""
+    raw = model_path if model_path and str(model_path).strip() else os.environ.get(MODEL_PATH_ENV)
+    if not raw or not raw.strip():
+        raise ConfigurationError(
+            f"`model_path` is required for the {PROVIDER} provider: set the step's "
+            f"`model_path` (or the {MODEL_PATH_ENV} environment variable) to a local "
+            f"directory holding {model} in Hugging Face format."
+        )
+    return Path(raw.strip()).expanduser().resolve()
+
+
+def resolve_device(requested: Optional[str], torch: Any) -> str:
+    """'cpu' or 'cuda:N'; by default CUDA when torch sees a GPU, else the CPU."""
+    if requested is None or not str(requested).strip():
+        return f"cuda:{torch.cuda.current_device()}" if torch.cuda.is_available() else "cpu"
+    text = str(requested).strip().lower()
+    if text == "cpu":
+        return "cpu"
+    match = _DEVICE.fullmatch(text)
+    if match is None:
+        raise ConfigurationError(
+            f"`device` must be 'cuda', 'cuda:N' or 'cpu'; got {requested!r}."
+        )
+    if not torch.cuda.is_available():
+        raise ConfigurationError(
+            f"`device` is {requested!r} but torch sees no CUDA GPU (a CPU-only torch "
+            "build, or no driver); install a CUDA build of torch, or set `device` to "
+            "'cpu' (very slow)."
+        )
+    index = int(match.group(1)) if match.group(1) else torch.cuda.current_device()
+    if index >= torch.cuda.device_count():
+        raise ConfigurationError(
+            f"`device` is {requested!r} but torch sees {torch.cuda.device_count()} "
+            f"CUDA GPU(s) (cuda:0 to cuda:{torch.cuda.device_count() - 1})."
+        )
+    return f"cuda:{index}"
+
+
+def resolve_batch_size(batch_size: Optional[int], device: str) -> int:
+    """`batch_size`, else the device's default."""
+    if batch_size is None:
+        return DEFAULT_BATCH_SIZE_CUDA if device.startswith("cuda") else DEFAULT_BATCH_SIZE_CPU
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigurationError(
+            f"`batch_size` must be a whole number of at least 1; got {batch_size!r}."
+        )
+    return batch_size
+
+
+def chat_messages(prompt: Prompt) -> List[dict]:
+    """The conversation in the processor's chat format: image first, then text."""
+    messages: List[dict] = []
+    if prompt.system:
+        messages.append({"role": "system", "content": [{"type": "text", "text": prompt.system}]})
+    messages.append(
+        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt.text}]}
+    )
+    return messages
+
+
+def render_prompt(processor: Any, prompt: Prompt) -> str:
+    """The prompt text after the checkpoint's chat template, ready for the assistant."""
+    return processor.apply_chat_template(chat_messages(prompt), add_generation_prompt=True)
+
+
+def decode_image(image: EncodedImage) -> Any:
+    """The JPEG bytes as an upright RGB `PIL.Image` (EXIF orientation applied)."""
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(io.BytesIO(image.data)) as opened:
+            return ImageOps.exif_transpose(opened).convert("RGB")
+    except Exception as error:  # noqa: BLE001 - PIL raises several kinds
+        raise ProviderError(PROVIDER, f"the image could not be decoded: {error}") from None
+
+
+def _import_torch() -> Any:
+    try:
+        import torch
+        from transformers import MllamaForConditionalGeneration  # noqa: F401
+    except ImportError as error:
+        raise ConfigurationError(
+            f"the {PROVIDER} provider needs `torch` and `transformers` >= 4.45 (with "
+            f"`torchvision` and `pillow`) installed; {error}."
+        ) from None
+    return torch

@@ -1,0 +1,66 @@
+"""The in-process backend through inference's real engine, with a tiny random Mllama."""
+
+import pytest
+
+from llama_vision_block.providers.local_model_cache import MODEL_CACHE
+from support.images import make_image
+from support.tiny_mllama import build_tiny_mllama
+from support.workflows import run_workflow, single_step_workflow
+
+INPUTS = [{"type": "WorkflowParameter", "name": "model_path"}]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    return build_tiny_mllama(tmp_path_factory.mktemp("tiny-mllama"))
+
+
+def _step(**extra):
+    return {
+        "type": "roboflow_core/llama_3_2_vision@v1",
+        "task_type": "caption",
+        "model_version": "11B - Local GPU (transformers)",
+        "model_path": "$inputs.model_path",
+        "device": "cpu",
+        "temperature": 0.0,
+        "max_tokens": 6,
+        **extra,
+    }
+
+
+def test_local_model_answers_every_image_in_order_and_loads_once(checkpoint):
+    workflow = single_step_workflow(_step(batch_size=3, max_concurrent_requests=4), INPUTS)
+    images = [make_image(40 + 10 * i, 30, seed=i) for i in range(5)]
+    loads_before = MODEL_CACHE.load_count()
+
+    first = [item["llama"] for item in run_workflow(workflow, {"image": images, "model_path": str(checkpoint)})]
+    second = [item["llama"] for item in run_workflow(workflow, {"image": images, "model_path": str(checkpoint)})]
+
+    assert len(first) == 5
+    assert all(isinstance(o["output"], str) for o in first)
+    # A random model rarely ends its turn: a reply that stops at max_tokens says so.
+    cut_off = "the reply was cut off at max_tokens=6; raise `max_tokens` for complete answers"
+    assert {o["error_message"] for o in first} <= {"", cut_off}
+    assert all(o["error_status"] == (o["error_message"] == cut_off) for o in first)
+    assert [o["output"] for o in first] == [o["output"] for o in second]  # greedy: deterministic
+    assert MODEL_CACHE.load_count() - loads_before <= 1  # the second run reused the model
+
+
+def test_each_image_gets_its_own_reply_not_a_neighbours(checkpoint):
+    workflow = single_step_workflow(_step(batch_size=4, max_concurrent_requests=4), INPUTS)
+    images = [make_image(64, 48, seed=s) for s in (11, 22, 33)]
+    together = [item["llama"]["output"] for item in run_workflow(workflow, {"image": images, "model_path": str(checkpoint)})]
+    alone = [
+        run_workflow(workflow, {"image": [image], "model_path": str(checkpoint)})[0]["llama"]["output"]
+        for image in images
+    ]
+    assert together == alone
+
+
+def test_missing_model_path_stops_the_step_naming_the_path(tmp_path):
+    from inference.core.workflows.errors import StepExecutionError
+
+    missing = tmp_path / "nowhere"
+    with pytest.raises(StepExecutionError) as caught:
+        run_workflow(single_step_workflow(_step(), INPUTS), {"image": make_image(8, 8), "model_path": str(missing)})
+    assert str(missing) in str(caught.value)
