@@ -75,7 +75,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--param", action="append", default=[], type=_parse_param, metavar="NAME=VALUE")
     args = parser.parse_args(argv)
     outputs = run(args.workflow, args.images, dict(args.param))
-    json.dump(outputs, sys.stdout, indent=2)
+    # Serialised images carry timestamps in their metadata.
+    json.dump(outputs, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
     return 0
 
