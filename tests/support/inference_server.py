@@ -1,9 +1,9 @@
 """inference's real HTTP server with this plugin, in a subprocess on 127.0.0.1.
 
-`python tests/support/inference_server.py PORT` serves; `running_server()` starts
-it in a temporary working directory (the server mounts its landing page from
-./inference/landing/out, which only inference's Docker image ships) with
-OFFLINE_MODE=true, so it makes no outside calls, and stops it afterwards.
+`python tests/support/inference_server.py PORT` serves the app `llama-vision
+serve` builds; `running_server()` starts it in a temporary working directory that
+holds the (empty) landing-page folders the server mounts, with OFFLINE_MODE=true,
+so it makes no outside calls, and stops it afterwards.
 """
 
 from __future__ import annotations
@@ -23,14 +23,12 @@ STARTUP_LIMIT_S = 180
 
 
 def serve(port: int) -> None:
+    """The app `llama-vision serve` runs, under uvicorn."""
     import uvicorn
-    from inference.core.interfaces.http.http_api import HttpInterface
-    from inference.core.managers.base import ModelManager
-    from inference.core.registries.roboflow import RoboflowModelRegistry
-    from inference.models.utils import ROBOFLOW_MODEL_TYPES
 
-    interface = HttpInterface(ModelManager(model_registry=RoboflowModelRegistry(ROBOFLOW_MODEL_TYPES)))
-    uvicorn.run(interface.app, host="127.0.0.1", port=port, log_level="warning")
+    from llama_vision_block.cli.serve import build_app
+
+    uvicorn.run(build_app(offline=True), host="127.0.0.1", port=port, log_level="warning")
 
 
 @contextlib.contextmanager
@@ -43,7 +41,12 @@ def running_server() -> Iterator[str]:
         for static in ("inference/landing/out/static", "inference/landing/out/_next/static"):
             (Path(workdir) / static).mkdir(parents=True)
         log = open(Path(workdir) / "server.log", "w+")
+        from llama_vision_block.cli.serve import OFFLINE_LATCH_ENV
+
         env = {**os.environ, "OFFLINE_MODE": "true", "WORKFLOWS_PLUGINS": "llama_vision_block"}
+        # inference publishes this process's offline decision for its children;
+        # the server must make its own.
+        env.pop(OFFLINE_LATCH_ENV, None)
         process = subprocess.Popen(
             [sys.executable, __file__, str(port)], cwd=workdir, env=env, stdout=log, stderr=log
         )

@@ -1,0 +1,113 @@
+"""`llama-vision`: the block from the command line.
+
+    llama-vision run --task caption photos/ --output captions.jsonl
+    llama-vision workflow examples/workflows/caption.json --image image=street.jpg
+    llama-vision serve --port 9001
+    llama-vision describe
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+import warnings
+from typing import Iterator, List, Optional
+
+from llama_vision_block.cli.errors import CliError, error_message
+
+DESCRIPTION = "Llama 3.2 Vision from the command line: run the block over images, run workflows, serve them."
+EPILOG = """examples:
+  llama-vision run --task caption photos/ --output captions.jsonl
+  llama-vision run --task classification --classes cat,dog photos/ --annotate annotated/
+  llama-vision workflow examples/workflows/caption.json --image image=examples/images/street_sign.jpg
+  llama-vision serve --port 9001
+  llama-vision describe
+
+Run `llama-vision COMMAND --help` for a command's options; docs/cli.md has more.
+"""
+
+
+# inference's loggers; the engine logs a failed step's traceback at ERROR.
+ENGINE_LOGGERS = ("inference", "roboflow_workflows")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors print one `error: ...` line (exit code 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"error: {message} (see `{self.prog} --help`)\n")
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from llama_vision_block.cli import describe, run, serve, workflow
+
+    parser = _Parser(
+        prog="llama-vision", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in (run, workflow, serve, describe):
+        module.add_parser(subparsers)
+    return parser
+
+
+@contextlib.contextmanager
+def _quiet_logs(debug: bool) -> Iterator[None]:
+    """Keeps INFO lines off stderr (the progress bar's place), and the engine's own
+    traceback of a failed step: the CLI reports that error in one line."""
+    if not logging.getLogger().handlers:
+        # Ours first, so a library's later basicConfig(level=INFO) is a no-op.
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    quieted = {"": logging.WARNING, "httpx": logging.WARNING}
+    quieted.update(dict.fromkeys(ENGINE_LOGGERS, logging.CRITICAL))
+    loggers = [logging.getLogger(name) for name in quieted]
+    levels = [logger.level for logger in loggers]
+    if not debug:
+        for logger, level in zip(loggers, quieted.values()):
+            if logger.getEffectiveLevel() < level:
+                logger.setLevel(level)
+    try:
+        with warnings.catch_warnings():
+            if not debug:  # inference's deprecation notes while it loads its blocks
+                warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """The console script: returns the exit code (0 ok, 1 runtime error, 2 usage error)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    secrets: List[Optional[str]] = []
+    try:
+        parser = build_parser()
+        # --debug is accepted anywhere, before or after the command.
+        args = parser.parse_args([arg for arg in argv if arg != "--debug"])
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return 2
+        args.argv, args.secrets = argv, secrets
+        with _quiet_logs(debug or args.command == "serve"):
+            return int(args.handler(args) or 0)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return 130
+    except Exception as error:  # noqa: BLE001 - every error becomes one readable line
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        code = error.exit_code if isinstance(error, CliError) else 1
+        sys.stderr.write(f"error: {error_message(error, secrets)}\n")
+        return code
+
+
+__all__ = ["main", "build_parser"]

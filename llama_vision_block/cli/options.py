@@ -1,0 +1,181 @@
+"""Command-line options derived from the block's manifest, one per property.
+
+The options are read from `BlockManifest.model_json_schema()` and `model_fields`,
+so a property added to the manifest later becomes an option without touching the
+CLI: `task_type` is `--task`, every other `some_name` is `--some-name`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any, Dict, Iterable, List, Optional, Set
+
+from llama_vision_block.cli.errors import UsageError
+
+# Properties that are not options: the step's identity and its image input.
+NOT_OPTIONS = frozenset({"type", "name", "images"})
+RENAMED = {"task_type": "task"}
+API_KEY_ENV = "LLAMA_VISION_API_KEY"
+PROVIDER_KEY_ENVS = {"openrouter": "OPENROUTER_API_KEY", "cloudflare": "CLOUDFLARE_API_TOKEN"}
+
+
+def property_names() -> List[str]:
+    """The block properties the CLI offers as options, in manifest order."""
+    from llama_vision_block.manifest import BlockManifest
+
+    return [name for name in BlockManifest.model_fields if name not in NOT_OPTIONS]
+
+
+def option_name(prop: str) -> str:
+    return "--" + RENAMED.get(prop, prop).replace("_", "-")
+
+
+def _value_types(schema: Dict[str, Any]) -> Set[str]:
+    """JSON types a property takes as a literal value (selectors left out)."""
+    types: Set[str] = set()
+    for variant in schema.get("anyOf", [schema]):
+        if "kind" in variant or "reference" in variant:
+            continue  # a `$inputs.x` / `$steps.x.y` selector
+        kind = variant.get("type")
+        if "enum" in variant:
+            types.add("enum")
+        elif isinstance(kind, str) and kind != "null":
+            types.add(kind)
+    return types
+
+
+def _enum_values(schema: Dict[str, Any]) -> Optional[List[str]]:
+    for variant in schema.get("anyOf", [schema]):
+        if "enum" in variant:
+            return list(variant["enum"])
+    return None
+
+
+def _json_object(text: str) -> Dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({error.msg} at column {error.colno})")
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"key\": \"description\"}'")
+    return value
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _help_text(prop: str, schema: Dict[str, Any]) -> str:
+    description = " ".join(str(schema.get("description", "")).split())
+    first = description.split(". ")[0].rstrip(".")
+    default = schema.get("default")
+    extra = f" (default: {default})" if default not in (None, False) else ""
+    text = f"`{prop}`: {first}{extra}"
+    return text.replace("%", "%%")
+
+
+def add_block_options(parser: argparse.ArgumentParser) -> None:
+    """One option per manifest property; unset options are left out of the step."""
+    from llama_vision_block.manifest import BlockManifest
+
+    schema = BlockManifest.model_json_schema()["properties"]
+    group = parser.add_argument_group("block properties (see docs/block.md)")
+    for prop in property_names():
+        prop_schema = schema.get(prop, {})
+        types = _value_types(prop_schema)
+        names = [option_name(prop)]
+        if prop in RENAMED:
+            names.append("--" + prop.replace("_", "-"))
+        # A future property named like one of the command's own options gets a prefix.
+        names = [
+            "--block-" + name[2:] if name in parser._option_string_actions else name
+            for name in names
+        ]
+        kwargs: Dict[str, Any] = {"dest": prop, "default": None, "help": _help_text(prop, prop_schema)}
+        if "enum" in types:
+            kwargs.update(choices=_enum_values(prop_schema), metavar="VALUE")
+            kwargs["help"] += "; one of: " + ", ".join(map(str, kwargs["choices"])).replace("%", "%%")
+        elif types == {"boolean"}:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif "array" in types:
+            kwargs.update(action="append", metavar="A,B", type=str)
+            kwargs["help"] += "; a comma-separated list, or repeat the option"
+        elif "object" in types:
+            kwargs.update(type=_json_object, metavar="JSON")
+        elif types == {"integer"}:
+            kwargs.update(type=int, metavar="N")
+        elif types <= {"integer", "number"} and types:
+            kwargs.update(type=float, metavar="X")
+        elif types == {"string"}:
+            kwargs.update(type=str, metavar="TEXT")
+        else:
+            kwargs.update(type=_json_or_text, metavar="VALUE")
+        if prop == "api_key":
+            kwargs["help"] += f"; default ${API_KEY_ENV}, else $OPENROUTER_API_KEY (OpenRouter) or $CLOUDFLARE_API_TOKEN (Cloudflare)"
+        group.add_argument(*names, **kwargs)
+
+
+def _split_list(values: Iterable[str]) -> List[str]:
+    items = [item.strip() for value in values for item in value.split(",")]
+    return [item for item in items if item]
+
+
+def step_properties(args: argparse.Namespace) -> Dict[str, Any]:
+    """The block properties given on the command line (api_key excluded)."""
+    properties: Dict[str, Any] = {}
+    for prop in property_names():
+        value = getattr(args, prop, None)
+        if value is None or prop == "api_key":
+            continue
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            value = _split_list(value)
+        properties[prop] = value
+    return properties
+
+
+def resolve_api_key(given: Optional[str], model_version: Optional[str]) -> Optional[str]:
+    """--api-key, else $LLAMA_VISION_API_KEY, else the provider's own variable."""
+    if given:
+        return given
+    if os.environ.get(API_KEY_ENV):
+        return os.environ[API_KEY_ENV]
+    from llama_vision_block.manifest import BlockManifest
+    from llama_vision_block.model_versions import MODEL_VARIANTS
+
+    label = model_version or BlockManifest.model_fields["model_version"].default
+    variant = MODEL_VARIANTS.get(label)
+    env = PROVIDER_KEY_ENVS.get(variant.provider) if variant else None
+    return os.environ.get(env) or None if env else None
+
+
+def validate_step(step: Dict[str, Any], has_api_key: bool) -> None:
+    """Checks the step as the engine will, with errors that name the field.
+
+    The key itself never goes into validation, so no message can quote it.
+    """
+    from pydantic import ValidationError
+
+    from llama_vision_block.manifest import BlockManifest
+
+    candidate = dict(step)
+    if has_api_key:
+        candidate["api_key"] = "$inputs.api_key"
+    try:
+        BlockManifest.model_validate(candidate)
+    except ValidationError as error:
+        raise UsageError(describe_validation_error(error)) from None
+
+
+def describe_validation_error(error: Any) -> str:
+    """A pydantic ValidationError as `field: message; ...`, without input values."""
+    parts = []
+    for item in error.errors():
+        loc = ".".join(str(part) for part in item.get("loc", ()) if not isinstance(part, int))
+        message = str(item.get("msg", "")).removeprefix("Value error, ")
+        parts.append(f"{loc}: {message}" if loc and loc not in message else message)
+    return "; ".join(dict.fromkeys(parts))

@@ -1,0 +1,67 @@
+"""Turning the block's outputs into JSON values for JSON Lines."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import numpy as np
+
+RECORD_FIELDS = ("output", "structured_output", "predictions", "error_status", "error_message", "inference_id")
+
+
+def detections_to_list(detections: Any) -> List[Dict[str, Any]]:
+    """sv.Detections as [{"class_name", "class_id", "confidence", "xyxy"}, ...]."""
+    names = detections.data.get("class_name") if detections.data else None
+    items = []
+    for index in range(len(detections)):
+        class_id = detections.class_id[index] if detections.class_id is not None else None
+        confidence = detections.confidence[index] if detections.confidence is not None else None
+        items.append(
+            {
+                "class_name": str(names[index]) if names is not None else None,
+                "class_id": int(class_id) if class_id is not None else None,
+                "confidence": float(confidence) if confidence is not None else None,
+                "xyxy": [float(value) for value in detections.xyxy[index]],
+            }
+        )
+    return items
+
+
+def to_json_value(value: Any) -> Any:
+    """A JSON-serialisable copy of an output value."""
+    import supervision as sv
+
+    if isinstance(value, sv.Detections):
+        return detections_to_list(value)
+    if isinstance(value, dict):
+        return {str(key): to_json_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json_value(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def record(image_path: str, outputs: Dict[str, Any]) -> Dict[str, Any]:
+    """One JSON Lines record: the image's path and the block's outputs for it."""
+    line: Dict[str, Any] = {"image": image_path}
+    for name in RECORD_FIELDS:
+        line[name] = to_json_value(outputs.get(name))
+    return line
+
+
+def failed_record(image_path: str, message: str) -> Dict[str, Any]:
+    """The record of an image that could not be sent at all (e.g. not decodable)."""
+    return {
+        "image": image_path,
+        "output": "",
+        "structured_output": None,
+        "predictions": None,
+        "error_status": True,
+        "error_message": message,
+        "inference_id": None,
+    }

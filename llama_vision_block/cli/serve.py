@@ -1,0 +1,121 @@
+"""`llama-vision serve`: inference's HTTP server with this plugin loaded."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+from typing import Any, Iterator, List, Optional
+
+from llama_vision_block.cli.engine import enable_plugin
+from llama_vision_block.cli.errors import CliError
+
+DESCRIPTION = "Start inference's HTTP server (no Docker) with this plugin loaded."
+EPILOG = """examples:
+  llama-vision serve
+  llama-vision serve --host 0.0.0.0 --port 9001
+  curl -X POST http://127.0.0.1:9001/workflows/run -H 'Content-Type: application/json' \\
+      -d '{"specification": {...}, "inputs": {"image": {"type": "base64", "value": "..."}}}'
+
+The server runs with OFFLINE_MODE=true unless --online is given: inference then never
+calls the Roboflow API, and workflows are sent inline (POST /workflows/run).
+"""
+# inference_models decides OFFLINE_MODE once per process and publishes the decision
+# here, for child processes; a restart that changes it must not inherit it.
+OFFLINE_LATCH_ENV = "_ROBOFLOW_INFERENCE_OFFLINE_MODE_AT_PROCESS_START"
+RESTARTED_ENV = "_LLAMA_VISION_SERVE_RESTARTED"
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve", help=DESCRIPTION, description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=9001, help="port to listen on (default 9001)")
+    parser.add_argument("--online", action="store_true", help="do not force OFFLINE_MODE=true (use the environment's setting)")
+    parser.set_defaults(handler=serve_command)
+
+
+def prepare_environment(offline: bool = True) -> None:
+    """Sets WORKFLOWS_PLUGINS (and OFFLINE_MODE) for a server; do it before importing inference."""
+    enable_plugin()
+    if offline:
+        os.environ["OFFLINE_MODE"] = "true"
+
+
+def offline_mode_in_effect() -> bool:
+    """The OFFLINE_MODE inference decided on when it was imported in this process."""
+    from inference_models.configuration import OFFLINE_MODE
+
+    return bool(OFFLINE_MODE)
+
+
+# HttpInterface mounts inference's landing page from these paths, relative to the
+# working directory (they exist in inference's Docker image, not in a pip install).
+LANDING_DIRS = ("inference/landing/out/static", "inference/landing/out/_next/static")
+
+
+@contextlib.contextmanager
+def _landing_page_dirs() -> Iterator[None]:
+    """Runs the block in a directory where the landing page's folders exist (empty)."""
+    if all(os.path.isdir(path) for path in LANDING_DIRS):
+        yield
+        return
+    root = os.path.join(tempfile.gettempdir(), "llama-vision-landing")
+    for path in LANDING_DIRS:
+        os.makedirs(os.path.join(root, path), exist_ok=True)
+    previous = os.getcwd()
+    os.chdir(root)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def build_app(offline: Optional[bool] = None) -> Any:
+    """inference's FastAPI app with this plugin's block; `offline=True` insists on OFFLINE_MODE."""
+    prepare_environment(offline=bool(offline))
+    if offline and not offline_mode_in_effect():
+        raise CliError(
+            "inference was imported before OFFLINE_MODE=true was set; set it in the "
+            "environment before starting Python"
+        )
+    from inference.core.interfaces.http.http_api import HttpInterface
+    from inference.core.managers.base import ModelManager
+    from inference.core.registries.roboflow import RoboflowModelRegistry
+    from inference.models.utils import ROBOFLOW_MODEL_TYPES
+
+    model_manager = ModelManager(model_registry=RoboflowModelRegistry(ROBOFLOW_MODEL_TYPES))
+    with _landing_page_dirs():
+        return HttpInterface(model_manager).app
+
+
+def _restart_offline(argv: List[str]) -> int:
+    """Runs this command again in a fresh process, where OFFLINE_MODE=true takes effect."""
+    if os.environ.get(RESTARTED_ENV):
+        raise CliError("OFFLINE_MODE=true did not take effect; check OFFLINE_MODE in the environment and .env")
+    env = dict(os.environ, OFFLINE_MODE="true", **{RESTARTED_ENV: "1"})
+    env.pop(OFFLINE_LATCH_ENV, None)
+    command = [sys.executable, "-m", "llama_vision_block.cli", *argv]
+    if os.name == "posix":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, command, env)
+    return subprocess.call(command, env=env)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    offline = not args.online
+    prepare_environment(offline=offline)
+    if offline and not offline_mode_in_effect():
+        # Importing this package imported inference, which latched OFFLINE_MODE.
+        return _restart_offline(args.argv)
+    import uvicorn
+
+    app = build_app(offline=offline)
+    uvicorn.run(app, host=args.host, port=args.port)
+    return 0

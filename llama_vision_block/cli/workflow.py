@@ -1,0 +1,97 @@
+"""`llama-vision workflow`: run any workflow JSON with this plugin loaded."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Dict, List, Tuple
+
+from llama_vision_block.cli.errors import UsageError
+
+DESCRIPTION = "Run a workflow JSON with this plugin loaded; print its outputs as JSON."
+EPILOG = """examples:
+  llama-vision workflow examples/workflows/caption.json --image image=examples/images/street_sign.jpg
+  llama-vision workflow examples/workflows/classification.json --image image=a.jpg --image image=b.jpg \\
+      --param 'classes=["car", "truck"]'
+
+--image NAME=PATH given more than once for the same NAME makes that input a batch.
+--param values are parsed as JSON when they can be (numbers, lists, objects), else
+taken as text. The input `api_key`, when the workflow has one and no --param sets it,
+defaults to $LLAMA_VISION_API_KEY, else $OPENROUTER_API_KEY, else $CLOUDFLARE_API_TOKEN.
+"""
+KEY_ENVS = ("LLAMA_VISION_API_KEY", "OPENROUTER_API_KEY", "CLOUDFLARE_API_TOKEN")
+
+
+def _pair(option: str):
+    def parse(text: str) -> Tuple[str, str]:
+        name, separator, value = text.partition("=")
+        if not separator or not name:
+            raise argparse.ArgumentTypeError(f"{option} needs NAME=VALUE, got {text!r}")
+        return name, value
+
+    return parse
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "workflow", help=DESCRIPTION, description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("workflow", metavar="WORKFLOW.json", help="the workflow definition")
+    parser.add_argument("--image", action="append", default=[], type=_pair("--image"), metavar="NAME=PATH", help="an image input")
+    parser.add_argument("--param", action="append", default=[], type=_pair("--param"), metavar="NAME=VALUE", help="any other input")
+    parser.add_argument("--indent", type=int, default=2, help="JSON indentation (default 2; 0 for one line)")
+    parser.set_defaults(handler=workflow_command)
+
+
+def _load_definition(path: str) -> Dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as file:
+            definition = json.load(file)
+    except OSError as error:
+        raise UsageError(f"cannot read workflow {path!r}: {error.strerror or error}") from None
+    except json.JSONDecodeError as error:
+        raise UsageError(f"workflow {path!r} is not valid JSON: {error.msg} at line {error.lineno}") from None
+    if isinstance(definition, dict) and "specification" in definition and "steps" not in definition:
+        definition = definition["specification"]  # as the Roboflow app exports it
+    if not isinstance(definition, dict):
+        raise UsageError(f"workflow {path!r} must be a JSON object")
+    return definition
+
+
+def _parameters(args: argparse.Namespace, definition: Dict[str, Any]) -> Dict[str, Any]:
+    from llama_vision_block.cli.engine import load_image
+
+    parameters: Dict[str, Any] = {}
+    images: Dict[str, List[Any]] = {}
+    for name, path in args.image:
+        images.setdefault(name, []).append(load_image(path).workflow_input)
+    for name, batch in images.items():
+        parameters[name] = batch if len(batch) > 1 else batch[0]
+    for name, value in args.param:
+        try:
+            parameters[name] = json.loads(value)
+        except json.JSONDecodeError:
+            parameters[name] = value
+    input_names = {item.get("name") for item in definition.get("inputs", []) if isinstance(item, dict)}
+    if "api_key" in input_names and "api_key" not in parameters:
+        key = next((os.environ[env] for env in KEY_ENVS if os.environ.get(env)), None)
+        if key:
+            parameters["api_key"] = key
+    return parameters
+
+
+def workflow_command(args: argparse.Namespace) -> int:
+    from llama_vision_block.cli.engine import compile_workflow
+    from llama_vision_block.cli.serialize import to_json_value
+
+    definition = _load_definition(args.workflow)
+    parameters = _parameters(args, definition)
+    args.secrets.extend(value for name, value in parameters.items() if "key" in name.lower() and isinstance(value, str))
+    engine = compile_workflow(definition)
+    outputs = engine.run(runtime_parameters=parameters, serialize_results=True)
+    json.dump(to_json_value(outputs), sys.stdout, indent=args.indent or None, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return 0

@@ -1,0 +1,117 @@
+"""`workflow`, `describe`, `serve`, and the console script itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Dict, Iterator, Tuple
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_SCRIPT = Path(sys.executable).parent / "llama-vision"
+OFFLINE_LATCH_ENV = "_ROBOFLOW_INFERENCE_OFFLINE_MODE_AT_PROCESS_START"
+BUILD_APP = (
+    "from llama_vision_block.cli.serve import build_app\n"
+    "app = build_app(offline=True)\n"
+    "print('ROUTES', sorted(getattr(r, 'path', '') for r in app.routes))\n"
+)
+
+
+def _env(**extra: str) -> Dict[str, str]:
+    env = dict(os.environ, **extra)
+    env.pop(OFFLINE_LATCH_ENV, None)  # a parent's OFFLINE_MODE decision must not be inherited
+    return env
+
+
+def _start(command, **extra_env: str) -> Tuple[subprocess.Popen, tempfile.SpooledTemporaryFile]:
+    output = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen(command, cwd=REPO, env=_env(**extra_env), text=True, stdout=output, stderr=subprocess.STDOUT)
+    return process, output
+
+
+from llama_vision_block.cli import main  # noqa: E402
+from support.chat_server import ChatServer  # noqa: E402
+
+_SCRIPT = [str(VENV_SCRIPT)] if VENV_SCRIPT.exists() else [sys.executable, "-m", "llama_vision_block.cli"]
+
+
+@pytest.fixture(scope="module")
+def subprocesses() -> Iterator[Dict[str, Tuple[int, str]]]:
+    """Runs the console script and build_app in subprocesses, side by side: name -> (exit code, output).
+
+    Each imports inference (~12 s of CPU), so they start together.
+    """
+    started = {
+        "script": _start([*_SCRIPT, "--help"]),
+        "build_app": _start([sys.executable, "-c", BUILD_APP], OFFLINE_MODE="true"),
+    }
+    results = {}
+    try:
+        for name, (process, output) in started.items():
+            code = process.wait(timeout=300)
+            output.seek(0)
+            results[name] = (code, output.read())
+        yield results
+    finally:
+        for process, output in started.values():
+            if process.poll() is None:
+                process.kill()
+            output.close()
+
+
+def test_workflow_runs_the_example_against_a_loopback_server(chat_server: ChatServer, capsys) -> None:
+    code = main([
+        "workflow", str(REPO / "examples/workflows/caption.json"),
+        "--image", f"image={REPO / 'examples/images/street_sign.jpg'}", "--param", "api_key=k",
+    ])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert json.loads(captured.out) == [{"caption": "720x480"}]
+    assert chat_server.requests[0].headers["authorization"] == "Bearer k"
+
+
+def test_workflow_errors_name_the_problem(tmp_path: Path, capsys) -> None:
+    assert main(["workflow", str(tmp_path / "missing.json")]) == 2
+    assert capsys.readouterr().err.startswith("error: cannot read workflow")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"version": "1.0", "inputs": [], "steps": [{"type": "nope/x@v1", "name": "s"}], "outputs": []}))
+    assert main(["workflow", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_describe_prints_the_schema_and_outputs(capsys) -> None:
+    assert main(["describe"]) == 0
+    out = capsys.readouterr().out
+    described = json.loads(out)
+    assert "llama_vision_block/llama_3_2_vision@v1" in out
+    assert "prompt" in described["schema"]["properties"]
+    assert "string" in described["outputs"]["output"]
+    assert set(described["outputs"]) >= {"output", "predictions", "error_status", "inference_id"}
+
+
+@pytest.mark.parametrize("command", ["run", "workflow", "serve", "describe"])
+def test_every_command_has_help(command: str, capsys) -> None:
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and "usage: llama-vision " + command in out
+
+
+def test_the_console_script_shows_its_help(subprocesses) -> None:
+    code, out = subprocesses["script"]
+    assert code == 0, out[-3000:]
+    for command in ("run", "workflow", "serve", "describe"):
+        assert command in out
+    assert "examples:" in out
+
+
+def test_build_app_serves_workflows(subprocesses) -> None:
+    code, out = subprocesses["build_app"]
+    assert code == 0, out[-3000:]
+    (line,) = [line for line in out.splitlines() if line.startswith("ROUTES")]
+    assert "'/workflows/run'" in line

@@ -1,0 +1,198 @@
+"""`llama-vision run` against a loopback OpenRouter, through the real ExecutionEngine."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import List
+
+import cv2
+import numpy as np
+import pytest
+
+from llama_vision_block.cli import main
+from support.chat_server import ChatServer, chat_completion
+from support.images import make_image
+
+SIZES = [(64, 48), (80, 60), (100, 50)]
+KEY_ENVS = ("LLAMA_VISION_API_KEY", "OPENROUTER_API_KEY", "CLOUDFLARE_API_TOKEN")
+
+
+@pytest.fixture(autouse=True)
+def no_keys_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in KEY_ENVS:
+        monkeypatch.delenv(name, raising=False)
+
+
+def image_folder(tmp_path: Path, sizes=SIZES, names=None) -> Path:
+    folder = tmp_path / "images"
+    folder.mkdir(exist_ok=True)
+    # Written in reverse order, so only sorting puts them in order.
+    for index, (width, height) in reversed(list(enumerate(sizes))):
+        name = names[index] if names else f"{index}.jpg"
+        cv2.imwrite(str(folder / name), make_image(width, height, seed=index))
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def read_lines(path: Path) -> List[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def stdout_lines(text: str) -> List[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_a_folder_gives_one_line_per_image_in_sorted_order(chat_server: ChatServer, tmp_path: Path, capsys) -> None:
+    folder = image_folder(tmp_path, names=["b.png", "c.jpg", "a.jpeg"])
+
+    code = main(["run", "--task", "caption", "--api-key", "k", "--chunk-size", "2", str(folder)])
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    lines = stdout_lines(captured.out)
+    assert [line["image"] for line in lines] == [str(folder / n) for n in ("a.jpeg", "b.png", "c.jpg")]
+    assert [line["output"] for line in lines] == ["100x50", "64x48", "80x60"]
+    for line in lines:
+        assert set(line) == {"image", "output", "structured_output", "predictions", "error_status", "error_message", "inference_id"}
+        assert line["error_status"] is False and line["inference_id"]
+    assert len(chat_server.requests) == 3
+
+
+def test_resume_skips_images_already_in_the_output(chat_server: ChatServer, tmp_path: Path, capsys) -> None:
+    folder = image_folder(tmp_path, sizes=SIZES[:2])
+    output = tmp_path / "out" / "captions.jsonl"
+    assert main(["run", "--task", "caption", "--api-key", "k", "-o", str(output), str(folder)]) == 0
+    assert len(read_lines(output)) == 2
+    cv2.imwrite(str(folder / "2.jpg"), make_image(*SIZES[2], seed=2))
+    before = len(chat_server.requests)
+
+    code = main(["run", "--task", "caption", "--api-key", "k", "-o", str(output), str(folder)])
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out == ""  # results went to the file
+    assert len(chat_server.requests) - before == 1
+    lines = read_lines(output)
+    assert [Path(line["image"]).name for line in lines] == ["0.jpg", "1.jpg", "2.jpg"]
+    assert [line["output"] for line in lines] == ["64x48", "80x60", "100x50"]
+
+
+def test_annotate_writes_decodable_images_that_differ(chat_server: ChatServer, tmp_path: Path, capsys) -> None:
+    folder = image_folder(tmp_path)
+    annotated = tmp_path / "annotated"
+
+    code = main(["run", "--task", "caption", "--api-key", "k", "--annotate", str(annotated), "-q", str(folder)])
+
+    assert code == 0, capsys.readouterr().err
+    for index in range(3):
+        original = cv2.imread(str(folder / f"{index}.jpg"))
+        drawn = cv2.imread(str(annotated / f"{index}.jpg"))
+        assert drawn is not None
+        assert drawn.shape != original.shape or not np.array_equal(drawn, original)
+
+
+def json_reply(text: str):
+    def respond(request):
+        return 200, chat_completion(text)
+
+    return respond
+
+
+def test_detections_are_serialised_and_drawn(tmp_path: Path, monkeypatch, capsys) -> None:
+    reply = {"detections": [{"class": "car", "box": [0.1, 0.2, 0.5, 0.6], "confidence": 0.9}]}
+    server = ChatServer(responder=json_reply(json.dumps(reply))).start()
+    monkeypatch.setenv("OPENROUTER_BASE_URL", server.base_url)
+    image = tmp_path / "street.png"
+    cv2.imwrite(str(image), make_image(200, 100))
+    try:
+        code = main([
+            "run", "--task", "object-detection", "--classes", "car,truck", "--api-key", "k",
+            "--annotate", str(tmp_path / "drawn"), str(image),
+        ])
+    finally:
+        server.stop()
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    (line,) = stdout_lines(captured.out)
+    (detection,) = line["predictions"]
+    assert detection["class_name"] == "car" and detection["class_id"] == 0
+    assert detection["confidence"] == pytest.approx(0.9)
+    assert detection["xyxy"] == pytest.approx([20, 20, 100, 60], abs=1)
+    assert cv2.imread(str(tmp_path / "drawn" / "street.png")) is not None
+
+
+def test_classification_is_serialised_as_the_block_gives_it(tmp_path: Path, monkeypatch, capsys) -> None:
+    server = ChatServer(responder=json_reply('```json\n{"class_name": "truck", "confidence": 0.8}\n```')).start()
+    monkeypatch.setenv("OPENROUTER_BASE_URL", server.base_url)
+    image = tmp_path / "road.jpg"
+    cv2.imwrite(str(image), make_image(120, 80))
+    try:
+        code = main(["run", "--task", "classification", "--classes", "car", "--classes", "truck,bicycle", "--api-key", "k", str(image)])
+    finally:
+        server.stop()
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    (line,) = stdout_lines(captured.out)
+    prediction = line["predictions"]
+    assert prediction["top"] == "truck" and prediction["confidence"] == pytest.approx(0.8)
+    assert [p["class"] for p in prediction["predictions"]] == ["car", "truck", "bicycle"]
+    assert prediction["image"] == {"width": 120, "height": 80}
+
+
+def test_api_key_comes_from_the_environment_and_is_never_printed(chat_server: ChatServer, tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-from-env")
+    image = tmp_path / "a.jpg"
+    cv2.imwrite(str(image), make_image(32, 32))
+
+    assert main(["run", "--task", "ocr", str(image)]) == 0
+    monkeypatch.setenv("LLAMA_VISION_API_KEY", "sk-llama-first")
+    assert main(["run", "--task", "ocr", str(image)]) == 0
+
+    captured = capsys.readouterr()
+    assert [r.headers["authorization"] for r in chat_server.requests] == ["Bearer sk-or-from-env", "Bearer sk-llama-first"]
+    assert "sk-or-from-env" not in captured.out + captured.err
+    assert "sk-llama-first" not in captured.out + captured.err
+
+
+def test_a_rejected_key_is_one_error_line_without_the_key(tmp_path: Path, monkeypatch, capsys) -> None:
+    def reject(request):
+        return 401, {"error": {"message": "No auth credentials found for sk-secret-123", "code": 401}}
+
+    server = ChatServer(responder=reject).start()
+    monkeypatch.setenv("OPENROUTER_BASE_URL", server.base_url)
+    image = tmp_path / "a.jpg"
+    cv2.imwrite(str(image), make_image(32, 32))
+    try:
+        code = main(["run", "--task", "caption", "--api-key", "sk-secret-123", "--max-retries", "0", str(image)])
+    finally:
+        server.stop()
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1
+    assert "OpenRouter (HTTP 401)" in captured.err
+    assert "Traceback" not in captured.err
+    assert "sk-secret-123" not in captured.out + captured.err
+
+
+def test_an_undecodable_file_gets_its_own_error_line(chat_server: ChatServer, tmp_path: Path, capsys) -> None:
+    folder = image_folder(tmp_path, sizes=SIZES[:1])
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+
+    code = main(["run", "--task", "caption", "--api-key", "k", str(folder)])
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    lines = stdout_lines(captured.out)
+    assert [Path(line["image"]).name for line in lines] == ["0.jpg", "broken.jpg"]
+    assert lines[0]["output"] == "64x48"
+    assert lines[1]["error_status"] is True and "cannot decode" in lines[1]["error_message"]
+    assert len(chat_server.requests) == 1
+
+
+def test_a_missing_path_is_an_error(tmp_path: Path, capsys) -> None:
+    code = main(["run", "--task", "caption", "--api-key", "k", str(tmp_path / "nope")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("error: no such file or folder")
+    assert os.path.basename(str(tmp_path / "nope")) in err
