@@ -77,9 +77,10 @@ def test_first_error_cancels_calls_not_yet_started():
             run()
         finally:
             release.set()
-    # Item 0 fails; the two workers then hold items 1 and 2 until released, so
-    # nothing later can have started before the rest were cancelled.
-    assert sorted(started) == [0, 1, 2]
+    # Item 0 fails while item 1 holds the other worker. The freed worker may or
+    # may not take item 2 before the queue is cancelled (a race), and then holds
+    # it; either way nothing after item 2 can have started.
+    assert {0, 1} <= set(started) <= {0, 1, 2}
 
 
 def test_prefetched_yields_before_later_items_are_done():
