@@ -12,6 +12,7 @@ send them 16 at a time through the openai SDK.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
@@ -25,19 +26,17 @@ from pathlib import Path
 from typing import Callable, Dict, List
 
 ROOT = Path(__file__).resolve().parents[1]
-os.environ["WORKFLOWS_PLUGINS"] = "llama_vision_block"
 sys.path.insert(0, str(ROOT))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import openai  # noqa: E402
-from inference.core.workflows.core_steps.common.entities import StepExecutionMode  # noqa: E402
-from inference.core.workflows.execution_engine.core import ExecutionEngine  # noqa: E402
 from inference.core.workflows.execution_engine.entities.base import (  # noqa: E402
     ImageParentMetadata,
     WorkflowImageData,
 )
 
+from llama_vision_block.cli.engine import compile_workflow  # noqa: E402
 from llama_vision_block.images import prepare_image  # noqa: E402
 from llama_vision_block.prompts import build_prompt, to_chat_messages  # noqa: E402
 from llama_vision_block.results import reply_outputs  # noqa: E402
@@ -80,8 +79,8 @@ def measure(run: Callable[[], None]) -> Dict[str, float]:
 
 
 def block_run(origin: str, frames: List[np.ndarray]) -> Callable[[], None]:
-    engine = ExecutionEngine.init(
-        workflow_definition={
+    engine = compile_workflow(
+        {
             "version": "1.0",
             "inputs": [{"type": "WorkflowImage", "name": "image"}],
             "steps": [{
@@ -90,11 +89,7 @@ def block_run(origin: str, frames: List[np.ndarray]) -> Callable[[], None]:
                 "base_url": f"{origin}/v1", "max_concurrent_requests": CONCURRENCY,
             }],
             "outputs": [{"type": "JsonField", "name": "caption", "selector": "$steps.llama.output"}],
-        },
-        init_parameters={
-            "workflows_core.model_manager": None, "workflows_core.api_key": None,
-            "workflows_core.step_execution_mode": StepExecutionMode.LOCAL,
-        },
+        }
     )
     return lambda: engine.run(runtime_parameters={"image": frames})
 
@@ -105,7 +100,7 @@ def baseline_run(origin: str, frames: List[np.ndarray]) -> Callable[[], None]:
 
     def run() -> None:
         encoded = [full_resolution_jpeg(frame) for frame in frames]  # one after another, first
-        urls = [f"data:image/jpeg;base64,{__import__('base64').b64encode(data).decode()}" for data in encoded]
+        urls = [f"data:image/jpeg;base64,{base64.b64encode(data).decode()}" for data in encoded]
         with ThreadPoolExecutor(CONCURRENCY) as pool:
             list(pool.map(lambda url: client.chat.completions.create(
                 model="bench", messages=to_chat_messages(prompt, url), max_tokens=500, temperature=0.1), urls))

@@ -16,16 +16,6 @@ import os
 import sys
 from typing import Any, Dict, List, Optional
 
-PLUGIN = "llama_vision_block"
-
-
-def _enable_plugin() -> None:
-    # inference reads WORKFLOWS_PLUGINS when it loads blocks, so set it first.
-    plugins = [p for p in os.environ.get("WORKFLOWS_PLUGINS", "").split(",") if p]
-    if PLUGIN not in plugins:
-        os.environ["WORKFLOWS_PLUGINS"] = ",".join([*plugins, PLUGIN])
-
-
 def _parse_param(text: str) -> tuple:
     name, separator, value = text.partition("=")
     if not separator:
@@ -38,10 +28,10 @@ def _parse_param(text: str) -> tuple:
 
 def run(workflow_path: str, image_paths: List[str], params: Dict[str, Any]) -> List[dict]:
     """Compiles the workflow in inference's ExecutionEngine and runs it once."""
-    _enable_plugin()
     import cv2
-    from inference.core.workflows.core_steps.common.entities import StepExecutionMode
-    from inference.core.workflows.execution_engine.core import ExecutionEngine
+
+    # Adds the plugin to $WORKFLOWS_PLUGINS and builds the engine, steps run locally.
+    from llama_vision_block.cli.engine import compile_workflow
 
     with open(workflow_path) as file:
         definition = json.load(file)
@@ -54,15 +44,7 @@ def run(workflow_path: str, image_paths: List[str], params: Dict[str, Any]) -> L
     input_names = {item["name"] for item in definition.get("inputs", [])}
     if "api_key" in input_names and "api_key" not in params:
         params["api_key"] = os.environ.get("OPENROUTER_API_KEY")
-    engine = ExecutionEngine.init(
-        workflow_definition=definition,
-        init_parameters={
-            "workflows_core.model_manager": None,
-            "workflows_core.api_key": None,
-            "workflows_core.step_execution_mode": StepExecutionMode.LOCAL,
-        },
-    )
-    return engine.run(
+    return compile_workflow(definition).run(
         runtime_parameters={"image": images if len(images) > 1 else images[0], **params},
         serialize_results=True,
     )

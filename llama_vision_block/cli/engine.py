@@ -41,17 +41,16 @@ def compile_workflow(definition: Dict[str, Any]) -> Any:
 
 @dataclass
 class LoadedImage:
-    """An image file: its decoded pixels and the workflow input that carries its bytes."""
+    """An image file: its decoded pixels and the file's bytes as base64."""
 
     path: str
     pixels: np.ndarray
+    encoded: str
 
     @property
     def workflow_input(self) -> Dict[str, Any]:
         # The file's own bytes, so a JPEG within max_image_side is sent as it is.
-        return {"type": "base64", "value": self._encoded}
-
-    _encoded: str = ""
+        return {"type": "base64", "value": self.encoded}
 
 
 def load_image(path: str) -> LoadedImage:
@@ -64,7 +63,7 @@ def load_image(path: str) -> LoadedImage:
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if pixels is None:
         raise CliError(f"cannot decode image {path!r}: not an image file cv2 can read")
-    return LoadedImage(path=path, pixels=pixels, _encoded=base64.b64encode(data).decode("ascii"))
+    return LoadedImage(path=path, pixels=pixels, encoded=base64.b64encode(data).decode("ascii"))
 
 
 def collect_images(sources: list) -> list:

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from inference.core.workflows.core_steps.common.entities import StepExecutionMode
-from inference.core.workflows.execution_engine.core import ExecutionEngine
-
-INIT_PARAMETERS = {
-    "workflows_core.model_manager": None,
-    "workflows_core.api_key": None,
-    "workflows_core.step_execution_mode": StepExecutionMode.LOCAL,
-}
-
+from llama_vision_block.cli.engine import compile_workflow
 
 # A caption step on OpenRouter with the key from `$inputs.api_key`; tests add to it.
 CAPTION_STEP = {
@@ -22,12 +14,6 @@ CAPTION_STEP = {
     "model_version": "11B (Regular) - OpenRouter",
 }
 API_KEY_INPUT = [{"type": "WorkflowParameter", "name": "api_key"}]
-
-
-def compile_workflow(definition: Dict[str, Any]) -> ExecutionEngine:
-    return ExecutionEngine.init(
-        workflow_definition=definition, init_parameters=INIT_PARAMETERS
-    )
 
 
 def run_workflow(
