@@ -34,7 +34,7 @@ from llama_vision_block.model_versions import (
     PROVIDERS_REQUIRING_API_KEY,
     ModelVersion,
 )
-from llama_vision_block.prompts import MAX_MESSAGE_CHARS, class_list_problem
+from llama_vision_block.prompts import class_list_problem, prompt_length_problem
 from llama_vision_block.providers import cloudflare, local_transformers, openai_compatible
 from llama_vision_block.sampling import SAMPLING_RANGES, check_sampling_value
 from llama_vision_block.tasks import (
@@ -305,11 +305,9 @@ class BlockManifest(WorkflowBlockManifest):
             problem = class_list_problem(self.classes)
             if problem:
                 raise ValueError(problem)
-        if isinstance(self.prompt, str) and len(self.prompt) > MAX_MESSAGE_CHARS:
-            raise ValueError(
-                f"`prompt` is {len(self.prompt)} characters; the model takes at most "
-                f"{MAX_MESSAGE_CHARS}."
-            )
+        problem = prompt_length_problem(self.prompt)
+        if problem:
+            raise ValueError(problem)
         if task in TASKS_REQUIRING_OUTPUT_STRUCTURE and not self.output_structure:
             raise ValueError(
                 f"`output_structure` is required for task_type '{task}': a dictionary "

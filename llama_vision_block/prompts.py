@@ -74,12 +74,20 @@ def _require_prompt(prompt: Optional[str], task_type: str) -> str:
             f"`prompt` must be a non-empty string for task_type '{task_type}'; "
             f"set the step's `prompt` (or the input it points to)."
         )
-    if len(prompt) > MAX_MESSAGE_CHARS:
-        raise ConfigurationError(
+    problem = prompt_length_problem(prompt)
+    if problem:
+        raise ConfigurationError(problem)
+    return prompt
+
+
+def prompt_length_problem(prompt: object) -> Optional[str]:
+    """Why `prompt` is too long, or None; shared by compile- and run-time checks."""
+    if isinstance(prompt, str) and len(prompt) > MAX_MESSAGE_CHARS:
+        return (
             f"`prompt` is {len(prompt)} characters; the model takes at most "
             f"{MAX_MESSAGE_CHARS}. Shorten it."
         )
-    return prompt
+    return None
 
 
 def class_list_problem(classes: object) -> Optional[str]:
