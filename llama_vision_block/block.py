@@ -153,6 +153,6 @@ class ImageQuestion:
             image,
             self.classes,
             self.output_structure,
-            sent_size=(request.image.width, request.image.height),
+            sent=request.image,
             cut_off_at=self.generation.max_tokens if reply.cut_off else None,
         )

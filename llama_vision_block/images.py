@@ -21,12 +21,22 @@ MAX_SIDE_PX = 1120
 
 @dataclass(frozen=True)
 class EncodedImage:
-    """An image ready to send: its encoded bytes and the size it was sent at."""
+    """An image ready to send: its encoded bytes and the size it was sent at.
+
+    `original_size` is (width, height) before any downscale, so results can be
+    mapped back to the image without decoding it again; None means unchanged.
+    """
 
     data: bytes
     width: int
     height: int
     media_type: str = "image/jpeg"
+    original_size: Optional[Tuple[int, int]] = None
+
+    @property
+    def source_size(self) -> Tuple[int, int]:
+        """(width, height) of the image this was prepared from."""
+        return self.original_size or (self.width, self.height)
 
     def data_url(self) -> str:
         """The image as a `data:` URL, the form OpenAI-style chat APIs accept."""
@@ -125,12 +135,19 @@ def encode_image(
     Images longer than `max_side` are downscaled, keeping the aspect ratio.
     `name` identifies the image in error messages (for example `images[3]`).
     """
-    pixels = _downscale(_to_bgr8(pixels, name), max_side)
+    pixels = _to_bgr8(pixels, name)
+    original_height, original_width = pixels.shape[:2]
+    pixels = _downscale(pixels, max_side)
     ok, buffer = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise InvalidImageError(f"{name} could not be encoded as JPEG.")
     height, width = pixels.shape[:2]
-    return EncodedImage(data=buffer.tobytes(), width=width, height=height)
+    return EncodedImage(
+        data=buffer.tobytes(),
+        width=width,
+        height=height,
+        original_size=(original_width, original_height),
+    )
 
 
 def _to_bgr8(pixels: Any, name: str) -> np.ndarray:

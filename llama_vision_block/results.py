@@ -18,6 +18,7 @@ from inference.core.workflows.execution_engine.constants import (
 )
 from inference.core.workflows.execution_engine.entities.base import WorkflowImageData
 
+from llama_vision_block.images import EncodedImage
 from llama_vision_block.parsing import (
     Parsed,
     build_multi_label_prediction,
@@ -35,13 +36,14 @@ def reply_outputs(
     image: WorkflowImageData,
     classes: Optional[List[str]],
     output_structure: Optional[Mapping[str, str]],
-    sent_size: Optional[Tuple[int, int]] = None,
+    sent: Optional[EncodedImage] = None,
     cut_off_at: Optional[int] = None,
 ) -> Dict[str, Any]:
     """The outputs for a reply: tasks that ask for JSON get it parsed.
 
-    `sent_size` is the (width, height) the model saw, when it was downscaled;
-    `cut_off_at` is `max_tokens` when the reply stopped there.
+    `sent` is the image as the model saw it (its sizes, before and after any
+    downscale, spare decoding `image` again); `cut_off_at` is `max_tokens` when
+    the reply stopped there.
     """
     outputs = _empty_outputs(output=reply, classes=classes)
     problems = []
@@ -52,13 +54,15 @@ def reply_outputs(
         )
     interpret = _INTERPRETERS.get(task_type)
     if interpret is not None:
+        image_size = sent.source_size if sent else _decoded_size(image)
         name, parsed = interpret(
             reply,
             image=image,
             classes=classes,
             output_structure=output_structure,
             inference_id=outputs["inference_id"],
-            sent_size=sent_size or _image_size(image),
+            image_size=image_size,
+            sent_size=(sent.width, sent.height) if sent else image_size,
         )
         if parsed.ok:
             outputs[name] = parsed.value
@@ -88,7 +92,7 @@ def _empty_outputs(output: str, classes: Optional[List[str]]) -> Dict[str, Any]:
     }
 
 
-def _image_size(image: WorkflowImageData) -> Tuple[int, int]:
+def _decoded_size(image: WorkflowImageData) -> Tuple[int, int]:
     height, width = image.numpy_image.shape[:2]
     return width, height
 
@@ -101,11 +105,13 @@ def _classification(parse: Callable, build: Callable) -> Callable[..., Tuple[str
     """An interpreter that parses a classification reply and shapes it like
     `roboflow_core/vlm_as_classifier@v2` does."""
 
-    def interpret(reply: str, image, classes, inference_id: str, **_: Any) -> Tuple[str, Parsed]:
+    def interpret(
+        reply: str, image, classes, inference_id: str, image_size: Tuple[int, int], **_: Any
+    ) -> Tuple[str, Parsed]:
         parsed = parse(reply, classes)
         if not parsed.ok:
             return "predictions", parsed
-        width, height = _image_size(image)
+        width, height = image_size
         parent_id = image.parent_metadata.parent_id
         prediction = build(parsed.value, classes, width, height, inference_id, parent_id)
         return "predictions", Parsed(prediction)
@@ -114,7 +120,13 @@ def _classification(parse: Callable, build: Callable) -> Callable[..., Tuple[str
 
 
 def _object_detection(
-    reply: str, image, classes, inference_id: str, sent_size: Tuple[int, int], **_: Any
+    reply: str,
+    image,
+    classes,
+    inference_id: str,
+    image_size: Tuple[int, int],
+    sent_size: Tuple[int, int],
+    **_: Any,
 ) -> Tuple[str, Parsed]:
     # Parse in the size the model saw (a reply in pixels means those pixels),
     # then scale to the original image.
@@ -122,19 +134,24 @@ def _object_detection(
     if not parsed.ok:
         return "predictions", parsed
     detections = parsed.value
-    width, height = _image_size(image)
+    width, height = image_size
     scale = np.array([width / sent_size[0], height / sent_size[1]] * 2, dtype=np.float32)
     detections.xyxy = (detections.xyxy * scale).astype(np.float32)
-    return "predictions", Parsed(_with_workflow_metadata(detections, image, inference_id))
+    return "predictions", Parsed(
+        _with_workflow_metadata(detections, image, image_size, inference_id)
+    )
 
 
 def _with_workflow_metadata(
-    detections: sv.Detections, image: WorkflowImageData, inference_id: str
+    detections: sv.Detections,
+    image: WorkflowImageData,
+    image_size: Tuple[int, int],
+    inference_id: str,
 ) -> sv.Detections:
     # The fields every detection model in Workflows attaches, so visualisers,
     # trackers and sinks downstream treat these boxes like any other.
     count = len(detections)
-    width, height = _image_size(image)
+    width, height = image_size
     detections.data[DETECTION_ID_KEY] = np.array([str(uuid4()) for _ in range(count)])
     detections.data[IMAGE_DIMENSIONS_KEY] = np.array([[height, width]] * count).reshape(-1, 2)
     detections.data[INFERENCE_ID_KEY] = np.array([inference_id] * count)

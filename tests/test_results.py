@@ -101,3 +101,40 @@ def test_failure_outputs():
     assert outputs["error_status"] is True
     assert outputs["error_message"] == "images[3]: OpenRouter (HTTP 500): boom"
     assert (outputs["structured_output"], outputs["predictions"]) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "box",
+    ["[0.25, 0.5, 0.75, 1.0]", "[280, 280, 840, 560]"],  # fractions, and pixels of the 1120x560 sent
+    ids=["fractions", "pixels-of-the-sent-image"],
+)
+def test_detections_map_from_the_downscaled_image_back_to_the_original(box):
+    from llama_vision_block.images import encode_image
+
+    pixels = np.zeros((1000, 2000, 3), np.uint8)
+    sent = encode_image(pixels)
+    image = WorkflowImageData(parent_metadata=ImageParentMetadata(parent_id="big"), numpy_image=pixels)
+    reply = f'{{"detections": [{{"class": "car", "box": {box}}}]}}'
+
+    outputs = reply_outputs("object-detection", reply, image, CLASSES, None, sent=sent)
+
+    assert (sent.width, sent.height, sent.source_size) == (1120, 560, (2000, 1000))
+    assert outputs["predictions"].xyxy.tolist() == [[500.0, 500.0, 1500.0, 1000.0]]
+    assert outputs["predictions"].data["image_dimensions"].tolist() == [[1000, 2000]]
+
+
+def test_classification_sizes_come_from_the_sent_image_without_decoding():
+    from llama_vision_block.images import prepare_image
+
+    import base64
+    import cv2
+
+    jpeg = cv2.imencode(".jpg", np.zeros((30, 40, 3), np.uint8))[1].tobytes()
+    image = WorkflowImageData(parent_metadata=ImageParentMetadata(parent_id="j"), base64_image=base64.b64encode(jpeg).decode())
+    sent = prepare_image(image, "images[0]")
+    reply = '{"class_name": "car", "confidence": 0.5}'
+
+    outputs = reply_outputs("classification", reply, image, CLASSES, None, sent=sent)
+
+    assert sent.data == jpeg  # passed through, not decoded
+    assert outputs["predictions"]["image"] == {"width": 40, "height": 30}
