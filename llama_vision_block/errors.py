@@ -36,14 +36,19 @@ class ProviderError(LlamaVisionError, RuntimeError):
         message: str,
         status_code: Optional[int] = None,
         fails_every_request: Optional[bool] = None,
-        retryable: bool = False,
+        retryable: Optional[bool] = None,
         retry_after: Optional[float] = None,
     ) -> None:
         self.provider = provider
         self.status_code = status_code
         self.provider_message = message
         # Transient (rate limit, overload, dropped connection): worth another try.
-        self.retryable = retryable
+        # Follows from the status when the caller does not say.
+        self.retryable = (
+            status_code is not None and is_retryable_status(status_code)
+            if retryable is None
+            else retryable
+        )
         # Seconds the server asked us to wait (Retry-After), if it said.
         self.retry_after = retry_after
         # A rejected key or an unknown model: no other image would fare better,
@@ -58,6 +63,14 @@ class ProviderError(LlamaVisionError, RuntimeError):
 
 
 _STEP_WIDE_STATUSES = frozenset({401, 403, 404})
+# 429 rate limit, 408 request timeout, 409 conflict and every 5xx are transient;
+# 400, 401, 403, 404, 413 and 422 say the request itself is wrong.
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+
+
+def is_retryable_status(status_code: int) -> bool:
+    """Whether an HTTP status is worth another attempt."""
+    return status_code in RETRYABLE_STATUSES or 500 <= status_code <= 599
 
 REDACTED = "[redacted]"
 

@@ -15,20 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Optional, TypeVar
 
-from llama_vision_block.errors import ProviderError
+# Which statuses are transient is ProviderError's to know; re-exported for callers.
+from llama_vision_block.errors import ProviderError, is_retryable_status  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# 429 rate limit, 408 request timeout, 409 conflict and every 5xx are transient;
-# 400, 401, 403, 404, 413 and 422 say the request itself is wrong.
-RETRYABLE_STATUSES = frozenset({408, 409, 429})
-
-
-def is_retryable_status(status_code: int) -> bool:
-    """Whether an HTTP status is worth another attempt."""
-    return status_code in RETRYABLE_STATUSES or 500 <= status_code <= 599
 
 
 @dataclass(frozen=True)

@@ -91,3 +91,9 @@ def test_zero_retries_means_one_attempt():
     with pytest.raises(ProviderError):
         call_with_retries(call, RetryPolicy(max_retries=0), sleep=lambda s: None)
     assert call.calls == 1
+
+
+@pytest.mark.parametrize("status,retryable", [(429, True), (503, True), (400, False), (404, False), (None, False)])
+def test_provider_errors_know_from_their_status_whether_to_retry(status, retryable):
+    assert ProviderError("P", "x", status).retryable is retryable
+    assert ProviderError("P", "x", status, retryable=True).retryable is True  # an explicit say wins

@@ -24,7 +24,7 @@ from llama_vision_block.providers.base import (
     require_api_key,
 )
 from llama_vision_block.providers.clients import CLIENTS, POOL_LIMITS, client_key
-from llama_vision_block.retries import is_retryable_status, parse_retry_after
+from llama_vision_block.retries import parse_retry_after
 
 API_BASE_ENV = "CLOUDFLARE_API_BASE_URL"
 DEFAULT_API_BASE = "https://api.cloudflare.com/client/v4"
@@ -146,6 +146,7 @@ def read_envelope(response: httpx.Response, api_key: str = "") -> Any:
 
     Provider text may echo what it was sent: `api_key` is redacted from it.
     """
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
     try:
         envelope = response.json()
     except ValueError:
@@ -155,8 +156,7 @@ def read_envelope(response: httpx.Response, api_key: str = "") -> Any:
             NAME,
             redact(f"answered with a body that is not a JSON object: {response.text[:200]!r}", api_key),
             response.status_code,
-            retryable=is_retryable_status(response.status_code),
-            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            retry_after=retry_after,
         )
     errors = envelope.get("errors") or []
     if any(_is_license_error(error) for error in errors):
@@ -175,8 +175,7 @@ def read_envelope(response: httpx.Response, api_key: str = "") -> Any:
             NAME,
             redact(messages, api_key),
             response.status_code,
-            retryable=is_retryable_status(response.status_code),
-            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            retry_after=retry_after,
         )
     return envelope.get("result")
 

@@ -10,7 +10,7 @@ from llama_vision_block.errors import ProviderError, redact
 from llama_vision_block.prompts import to_chat_messages
 from llama_vision_block.providers.base import Reply, VisionRequest
 from llama_vision_block.providers.clients import CLIENTS, POOL_LIMITS, client_key
-from llama_vision_block.retries import is_retryable_status, parse_retry_after
+from llama_vision_block.retries import parse_retry_after
 
 
 class OpenAIChatBackend:
@@ -68,7 +68,6 @@ class OpenAIChatBackend:
             raise self._error(
                 _status_error_message(error),
                 error.status_code,
-                retryable=is_retryable_status(error.status_code),
                 retry_after=parse_retry_after(error.response.headers.get("retry-after")),
             ) from None
         except openai.APITimeoutError:
@@ -99,7 +98,6 @@ class OpenAIChatBackend:
                 "answered without a reply: "
                 f"{error.get('message') or 'no choices and no error message'}",
                 code,
-                retryable=code is not None and is_retryable_status(code),
             )
         choice = choices[0] if isinstance(choices[0], dict) else {}
         content = (choice.get("message") or {}).get("content")
