@@ -1,5 +1,8 @@
 """One image's outputs, for each kind of task."""
 
+import base64
+
+import cv2
 import numpy as np
 import pytest
 from inference.core.workflows.execution_engine.entities.base import (
@@ -7,6 +10,7 @@ from inference.core.workflows.execution_engine.entities.base import (
     WorkflowImageData,
 )
 
+from llama_vision_block.images import encode_image, prepare_image
 from llama_vision_block.results import failure_outputs, reply_outputs
 from llama_vision_block.tasks import TASK_TYPES
 
@@ -109,8 +113,6 @@ def test_failure_outputs():
     ids=["fractions", "pixels-of-the-sent-image"],
 )
 def test_detections_map_from_the_downscaled_image_back_to_the_original(box):
-    from llama_vision_block.images import encode_image
-
     pixels = np.zeros((1000, 2000, 3), np.uint8)
     sent = encode_image(pixels)
     image = WorkflowImageData(parent_metadata=ImageParentMetadata(parent_id="big"), numpy_image=pixels)
@@ -124,11 +126,6 @@ def test_detections_map_from_the_downscaled_image_back_to_the_original(box):
 
 
 def test_classification_sizes_come_from_the_sent_image_without_decoding():
-    from llama_vision_block.images import prepare_image
-
-    import base64
-    import cv2
-
     jpeg = cv2.imencode(".jpg", np.zeros((30, 40, 3), np.uint8))[1].tobytes()
     image = WorkflowImageData(parent_metadata=ImageParentMetadata(parent_id="j"), base64_image=base64.b64encode(jpeg).decode())
     sent = prepare_image(image, "images[0]")

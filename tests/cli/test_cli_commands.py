@@ -12,9 +12,12 @@ from typing import Dict, Iterator, Tuple
 
 import pytest
 
+from llama_vision_block.cli import main
+from llama_vision_block.cli.serve import OFFLINE_LATCH_ENV
+from support.chat_server import ChatServer
+
 REPO = Path(__file__).resolve().parents[2]
 VENV_SCRIPT = Path(sys.executable).parent / "llama-vision"
-OFFLINE_LATCH_ENV = "_ROBOFLOW_INFERENCE_OFFLINE_MODE_AT_PROCESS_START"
 BUILD_APP = (
     "from llama_vision_block.cli.serve import build_app\n"
     "app = build_app(offline=True)\n"
@@ -34,8 +37,6 @@ def _start(command, **extra_env: str) -> Tuple[subprocess.Popen, tempfile.Spoole
     return process, output
 
 
-from llama_vision_block.cli import main  # noqa: E402
-from support.chat_server import ChatServer  # noqa: E402
 
 _SCRIPT = [str(VENV_SCRIPT)] if VENV_SCRIPT.exists() else [sys.executable, "-m", "llama_vision_block.cli"]
 
