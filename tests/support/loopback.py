@@ -78,6 +78,9 @@ class LoopbackServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as real providers do
+            # TCP_NODELAY, as real servers set: otherwise a reply on a kept-alive
+            # connection waits ~40 ms for a delayed ACK (Nagle's algorithm).
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
