@@ -59,6 +59,10 @@ def natural_frame(width: int, height: int, seed: int = 0) -> np.ndarray:
     return cv2.add(frame, rng.integers(0, 12, frame.shape, dtype=np.uint8))
 
 
+def workflow_image(frame: np.ndarray) -> WorkflowImageData:
+    return WorkflowImageData(parent_metadata=ImageParentMetadata(parent_id="f"), numpy_image=frame)
+
+
 def start_backend() -> tuple:
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "benchmarks" / "loopback_backend.py"), str(LATENCY_S)],
@@ -116,9 +120,8 @@ def floor_run(origin: str, frames: List[np.ndarray]) -> Callable[[], None]:
     """The same requests with every cost but the HTTP exchange itself taken out."""
     prompt = build_prompt("caption")
     bodies = [
-        json.dumps({"model": "bench", "messages": to_chat_messages(prompt, prepare_image(
-            WorkflowImageData(parent_metadata=ImageParentMetadata(parent_id="f"), numpy_image=frame), "f",
-        ).data_url()), "max_tokens": 500}).encode()
+        json.dumps({"model": "bench", "messages": to_chat_messages(
+            prompt, prepare_image(workflow_image(frame), "f").data_url()), "max_tokens": 500}).encode()
         for frame in frames
     ]
     host, port = origin.removeprefix("http://").split(":")
@@ -143,7 +146,7 @@ def full_resolution_jpeg(frame: np.ndarray) -> bytes:
 
 def own_cpu_ms(frame: np.ndarray) -> Dict[str, float]:
     """Thread CPU of the block's own work for one frame: preparation, request body, parsing."""
-    image = WorkflowImageData(parent_metadata=ImageParentMetadata(parent_id="f"), numpy_image=frame)
+    image = workflow_image(frame)
     prompt = build_prompt("structured-answering", output_structure={"street": "name", "cars": "count"})
     reply = '```json\n{"street": "Main St", "cars": 2}\n```'
 
@@ -200,7 +203,7 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- |")
     for width, height in SIZES:
         frame = natural_frame(width, height)
-        sent = prepare_image(WorkflowImageData(parent_metadata=ImageParentMetadata(parent_id="f"), numpy_image=frame), "f")
+        sent = prepare_image(workflow_image(frame), "f")
         full = len(full_resolution_jpeg(frame))
         print(f"| {width}x{height} | {sent.width}x{sent.height} | {len(sent.data):,} | {full:,} | {len(sent.data) / full:.1%} |")
 
