@@ -18,24 +18,40 @@ def map_concurrently(
     """Applies `function` to every item, at most `max_workers` at a time.
 
     Results come back in the order of `items`. The first exception stops the
-    work: calls not yet started are cancelled and that exception is raised.
-    Each call runs in a copy of the caller's context, so context variables
-    (profiling, request ids) carry over.
+    work: no call starts after it, and it is raised. Each call runs in a copy
+    of the caller's context, so context variables (profiling, request ids)
+    carry over.
     """
     if max_workers < 1:
         raise ValueError(f"max_workers must be at least 1; got {max_workers}.")
     if len(items) <= 1 or max_workers == 1:
         return [function(item) for item in items]
+    failures: List[BaseException] = []
+
+    def call(item: T) -> R:
+        # Checked by the workers themselves: a worker freed by a failure would
+        # otherwise start the next call before this thread wakes to cancel them.
+        if failures:
+            raise _Stopped()
+        try:
+            return function(item)
+        except BaseException as error:
+            failures.append(error)
+            raise
+
     pool = ThreadPoolExecutor(max_workers=min(max_workers, len(items)))
-    futures = [pool.submit(contextvars.copy_context().run, function, item) for item in items]
-    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-    failed = next((f for f in futures if f in done and f.exception()), None)
-    if failed is not None:
+    futures = [pool.submit(contextvars.copy_context().run, call, item) for item in items]
+    wait(futures, return_when=FIRST_EXCEPTION)
+    if failures:  # recorded before any future holds an exception
         # Return at once: calls in flight finish in the background, unread.
         pool.shutdown(wait=False, cancel_futures=True)
-        raise failed.exception()
+        raise failures[0]
     pool.shutdown(wait=True)
     return [future.result() for future in futures]
+
+
+class _Stopped(Exception):
+    """A call skipped because an earlier one failed; never leaves this module."""
 
 
 @contextlib.contextmanager

@@ -99,7 +99,8 @@ def test_step_wide_errors_stop_at_once_with_one_error(chat_server, status):
     with pytest.raises(StepExecutionError) as caught:
         engine.run(runtime_parameters={"image": [make_image(8 + i, 8) for i in range(20)], "api_key": API_KEY})
     assert f"(HTTP {status})" in str(caught.value)
-    assert len(chat_server.requests) <= 4  # the rest were cancelled, not sent
+    # At most the first request of each of the 2 workers: the rest were never sent.
+    assert 1 <= len(chat_server.requests) <= 2
 
 
 @pytest.mark.parametrize(
