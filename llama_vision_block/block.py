@@ -21,7 +21,11 @@ from llama_vision_block.concurrency import map_concurrently, prefetched
 from llama_vision_block.errors import InvalidImageError, ProviderError
 from llama_vision_block.images import EncodedImage, prepare_image
 from llama_vision_block.manifest import EXECUTION_ENGINE_COMPATIBILITY, BlockManifest
-from llama_vision_block.model_versions import resolve_model_version
+from llama_vision_block.model_versions import (
+    PROVIDERS_REQUIRING_API_KEY,
+    ModelVariant,
+    resolve_model_version,
+)
 from llama_vision_block.prompts import Prompt, build_prompt
 from llama_vision_block.providers import (
     Backend,
@@ -85,7 +89,7 @@ class LlamaVisionBlockV1(WorkflowBlock):
             presence_penalty=presence_penalty,
         )
         settings = ProviderSettings(
-            api_key=api_key,
+            api_key=key_for(variant, api_key),
             request_timeout_s=request_timeout,
             base_url=base_url,
             served_model_name=served_model_name,
@@ -118,6 +122,14 @@ class LlamaVisionBlockV1(WorkflowBlock):
             lambda item: prepare_image(item[0], item[1], max_image_side), list(zip(images, names))
         ) as prepared:
             return map_concurrently(ask, list(zip(names, images, prepared)), max_workers=workers)
+
+
+def key_for(variant: ModelVariant, api_key: Optional[str]) -> Optional[str]:
+    """The step's key, unless the operator routed an OpenRouter step to a provider
+    that needs none: that key was written for another provider, and goes nowhere."""
+    if variant.routed and variant.provider not in PROVIDERS_REQUIRING_API_KEY:
+        return None
+    return api_key
 
 
 @dataclass(frozen=True)
@@ -155,4 +167,6 @@ class ImageQuestion:
             self.output_structure,
             sent=request.image,
             cut_off_at=self.generation.max_tokens if reply.cut_off else None,
+            input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens,
         )

@@ -30,12 +30,15 @@ from llama_vision_block.images import MAX_SIDE_PX
 from llama_vision_block.model_versions import (
     DEFAULT_MODEL_VERSION,
     MODEL_VARIANTS,
+    OPENROUTER_ROUTE_ENV,
+    SEED_DEFAULT_MODEL_VERSION,
     PROVIDER_NAMES,
     PROVIDERS_REQUIRING_API_KEY,
     ModelVersion,
+    resolve_model_version,
 )
 from llama_vision_block.prompts import class_list_problem, prompt_length_problem
-from llama_vision_block.providers import cloudflare, local_transformers, openai_compatible
+from llama_vision_block.providers import cloudflare, local_transformers, ollama, openai_compatible
 from llama_vision_block.sampling import SAMPLING_RANGES, check_sampling_value
 from llama_vision_block.tasks import (
     CLASSIFICATION_TASKS,
@@ -54,13 +57,13 @@ SEED_BLOCK_TYPE = "roboflow_core/llama_3_2_vision@v1"
 EXECUTION_ENGINE_COMPATIBILITY = ">=1.3.0,<2.0.0"
 
 
-def _shown_for(provider: str) -> Dict[str, Any]:
+def _shown_for(*providers: str) -> Dict[str, Any]:
     """`relevant_for` metadata: the editor shows a property for these model versions."""
-    labels = [label for label, v in MODEL_VARIANTS.items() if v.provider == provider]
+    labels = [label for label, v in MODEL_VARIANTS.items() if v.provider in providers]
     return {"model_version": {"values": labels, "required": False}}
 
 
-_FOR_COMPATIBLE_SERVERS = _shown_for("openai-compatible")
+_FOR_SERVERS = _shown_for("openai-compatible", "ollama")
 _FOR_CLOUDFLARE = _shown_for("cloudflare")
 _FOR_LOCAL = _shown_for("local-transformers")
 
@@ -80,12 +83,17 @@ Every image is sent as its own request; the requests of a batch run concurrently
 The model is known to be unpredictable when asked for JSON (structured answering
 and classification): its content filters sometimes refuse harmless images.
 
-The model runs on [OpenRouter](https://openrouter.ai/), which needs an OpenRouter
-API key and charges for the `Regular` variants. `11B` is faster and cheaper, `90B`
+Choose where the model runs with `model_version`: Cloudflare Workers AI (your
+account id and API token; the default), Ollama on your own machine, your own
+OpenAI-compatible server (vLLM up to 0.10.2, SGLang, `transformers serve`), or in
+this process on a GPU with `transformers`. `11B` is faster and cheaper, `90B`
 gives better answers.
 
 This block also answers to `{SEED_BLOCK_TYPE}`, so workflows written for the
-Llama 3.2 Vision block that ships with `inference` run unchanged.
+Llama 3.2 Vision block that ships with `inference` compile unchanged. OpenRouter,
+the only provider of that block, no longer hosts Llama 3.2 Vision: the server's
+operator sets `{OPENROUTER_ROUTE_ENV}` to a live `model_version`, and every
+OpenRouter label runs there.
 
 Use of the model is subject to the
 [Llama 3.2 Community License](https://github.com/meta-llama/llama-models/blob/main/models/llama3_2/LICENSE)
@@ -157,33 +165,38 @@ class BlockManifest(WorkflowBlockManifest):
     )
     api_key: Optional[Union[Selector(kind=[STRING_KIND, SECRET_KIND]), str]] = Field(
         default=None,
-        description="Your Llama Vision API key (dependent on provider, ex: OpenRouter API "
-        "key). Required for OpenRouter and Cloudflare Workers AI; optional for an "
-        "OpenAI-compatible server (sent when given).",
+        description="Your Llama Vision API key (dependent on provider, ex: your Cloudflare "
+        "API token). Required for Cloudflare Workers AI (and OpenRouter); optional for "
+        "Ollama and OpenAI-compatible servers (sent when given). It goes only to the "
+        "provider of `model_version`.",
         examples=["xxx-xxx", "$inputs.llama_api_key"],
         private=True,
         repr=False,  # keeps the key out of logs that print the manifest
     )
     model_version: Union[Selector(kind=[STRING_KIND]), ModelVersion] = Field(
         default=DEFAULT_MODEL_VERSION,
-        description="Model to be used",
+        description="Model to be used, and where it runs. New steps default to "
+        f"'{DEFAULT_MODEL_VERSION}'; a `{SEED_BLOCK_TYPE}` step that names none keeps "
+        f"the seed's '{SEED_DEFAULT_MODEL_VERSION}'. OpenRouter no longer hosts the "
+        f"model: its labels run where ${OPENROUTER_ROUTE_ENV} sends them.",
         examples=[DEFAULT_MODEL_VERSION, "$inputs.llama_model"],
     )
     base_url: Optional[Union[Selector(kind=[STRING_KIND]), str]] = Field(
         default=None,
-        description="URL of the OpenAI-compatible server (vLLM, Ollama, llama.cpp, "
-        f"SGLang), including /v1. Defaults to ${openai_compatible.BASE_URL_ENV}, else "
-        f"{openai_compatible.DEFAULT_BASE_URL}.",
+        description="URL of the OpenAI-compatible server (vLLM, SGLang, llama.cpp, "
+        "`transformers serve`) or of Ollama, including /v1. Defaults to "
+        f"${openai_compatible.BASE_URL_ENV}, else {openai_compatible.DEFAULT_BASE_URL}; "
+        f"for Ollama to ${ollama.BASE_URL_ENV}, else {ollama.DEFAULT_BASE_URL}.",
         examples=["http://localhost:8000/v1", "$inputs.base_url"],
-        json_schema_extra={"relevant_for": _FOR_COMPATIBLE_SERVERS},
+        json_schema_extra={"relevant_for": _FOR_SERVERS},
     )
     served_model_name: Optional[Union[Selector(kind=[STRING_KIND]), str]] = Field(
         default=None,
-        description="Model name the OpenAI-compatible server expects. Defaults to "
-        "meta-llama/Llama-3.2-11B-Vision-Instruct (90B likewise), the name vLLM serves; "
-        "for Ollama use llama3.2-vision.",
+        description="Model name the server expects. Defaults to "
+        "meta-llama/Llama-3.2-11B-Vision-Instruct (90B likewise), the name vLLM and "
+        "SGLang serve; for Ollama to llama3.2-vision (llama3.2-vision:90b).",
         examples=["meta-llama/Llama-3.2-11B-Vision-Instruct", "llama3.2-vision"],
-        json_schema_extra={"relevant_for": _FOR_COMPATIBLE_SERVERS},
+        json_schema_extra={"relevant_for": _FOR_SERVERS},
     )
     cloudflare_account_id: Optional[Union[Selector(kind=[STRING_KIND]), str]] = Field(
         default=None,
@@ -191,7 +204,7 @@ class BlockManifest(WorkflowBlockManifest):
         examples=["$inputs.cloudflare_account_id"],
         json_schema_extra={"relevant_for": _FOR_CLOUDFLARE},
     )
-    cloudflare_accept_llama_license: bool = Field(
+    cloudflare_accept_llama_license: Union[bool, Selector(kind=[BOOLEAN_KIND])] = Field(
         default=False,
         description="Workers AI refuses this model until the account has accepted Meta's "
         "Llama 3.2 Community License once. When true and the model refuses for that "
@@ -294,6 +307,14 @@ class BlockManifest(WorkflowBlockManifest):
         ge=1,
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def keep_the_seed_default(cls, data: Any) -> Any:
+        # A seed step without model_version meant the seed block's default.
+        if isinstance(data, dict) and data.get("type") == SEED_BLOCK_TYPE:
+            data = {"model_version": SEED_DEFAULT_MODEL_VERSION, **data}
+        return data
+
     @model_validator(mode="after")
     def check_task_requirements(self) -> "BlockManifest":
         task = self.task_type
@@ -313,12 +334,16 @@ class BlockManifest(WorkflowBlockManifest):
                 f"`output_structure` is required for task_type '{task}': a dictionary "
                 "of field name -> description."
             )
-        variant = MODEL_VARIANTS.get(self.model_version)
-        if variant and variant.provider in PROVIDERS_REQUIRING_API_KEY and not self.api_key:
-            raise ValueError(
-                f"`api_key` is required for model_version '{self.model_version}': "
-                f"{PROVIDER_NAMES[variant.provider]} needs your API key."
-            )
+        if self.model_version in MODEL_VARIANTS:  # not a selector
+            try:
+                variant = resolve_model_version(self.model_version)
+            except ConfigurationError as error:  # a bad route names its variable
+                raise ValueError(str(error)) from None
+            if variant.provider in PROVIDERS_REQUIRING_API_KEY and not self.api_key:
+                raise ValueError(
+                    f"`api_key` is required for model_version '{self.model_version}': "
+                    f"{PROVIDER_NAMES[variant.provider]} needs your API key."
+                )
         return self
 
     @field_validator(*SAMPLING_RANGES)
@@ -364,4 +389,6 @@ def _outputs(prediction_kinds: List[Kind]) -> List[OutputDefinition]:
         OutputDefinition(name="error_status", kind=[BOOLEAN_KIND]),
         OutputDefinition(name="error_message", kind=[STRING_KIND]),
         OutputDefinition(name="inference_id", kind=[INFERENCE_ID_KIND]),
+        OutputDefinition(name="input_tokens", kind=[INTEGER_KIND]),
+        OutputDefinition(name="output_tokens", kind=[INTEGER_KIND]),
     ]

@@ -1,13 +1,17 @@
 """One prompt builder per task type.
 
-A builder returns a provider-neutral `Prompt`: an optional system message and the
-user text that follows the image. Providers render it into their own wire format
+A builder returns a provider-neutral `Prompt`: the text of the one user turn,
+which follows the image. Providers render it into their own wire format
 (`to_chat_messages` gives the OpenAI chat form used by OpenRouter and compatible
 servers).
 
-The image always comes before the user text: Llama 3.2 Vision reads the image
-through cross-attention, and the image only attends to the text tokens that come
-after it in the prompt.
+There is no system message. Meta's chat template for Llama 3.2 Vision refuses one
+beside an image ("Prompting with images is incompatible with system messages."),
+and vLLM, SGLang, `transformers serve` and the in-process processor all apply
+that template; so each task's instructions go in the user turn, after the image,
+as Meta's prompt-format guide for the vision models recommends. The image comes
+first because Llama 3.2 Vision reads it through cross-attention, and the image
+only attends to the text tokens that come after it.
 
 The JSON shapes asked for by the classification and structured tasks are the
 ones `roboflow_core/vlm_as_classifier@v2` and `roboflow_core/json_parser@v1`
@@ -29,9 +33,8 @@ MAX_MESSAGE_CHARS = 131_072
 
 @dataclass(frozen=True)
 class Prompt:
-    """What the model is told: a system message (optional) and the user's text."""
+    """What the model is told: the text of the user turn that follows the image."""
 
-    system: Optional[str]
     text: str
 
 
@@ -52,11 +55,8 @@ def build_prompt(
 
 
 def to_chat_messages(prompt: Prompt, image_url: str) -> List[dict]:
-    """Renders a prompt in the OpenAI chat-completions form, image first."""
-    messages: List[dict] = []
-    if prompt.system:
-        messages.append({"role": "system", "content": prompt.system})
-    messages.append(
+    """Renders a prompt in the OpenAI chat-completions form: one user turn, image first."""
+    return [
         {
             "role": "user",
             "content": [
@@ -64,8 +64,7 @@ def to_chat_messages(prompt: Prompt, image_url: str) -> List[dict]:
                 {"type": "text", "text": prompt.text},
             ],
         }
-    )
-    return messages
+    ]
 
 
 def _require_prompt(prompt: Optional[str], task_type: str) -> str:
@@ -122,61 +121,54 @@ def _require_output_structure(
 
 
 def _unconstrained(prompt: Optional[str], **_: object) -> Prompt:
-    return Prompt(system=None, text=_require_prompt(prompt, "unconstrained"))
+    return Prompt(text=_require_prompt(prompt, "unconstrained"))
 
 
 def _ocr(**_: object) -> Prompt:
     return Prompt(
-        system=(
-            "You are an OCR engine. Read every piece of text visible in the image and "
-            "return it, keeping its reading order and splitting paragraphs the way "
-            "they are laid out. Return only the recognised text: no comments, no "
-            "descriptions, no formatting."
-        ),
-        text="Read the text in this image.",
+        text=(
+            "Read every piece of text visible in this image and write it out, keeping "
+            "its reading order and splitting paragraphs the way they are laid out. "
+            "Reply with the recognised text only: no comments, no descriptions, no "
+            "formatting."
+        )
     )
 
 
 def _visual_question_answering(prompt: Optional[str], **_: object) -> Prompt:
     question = _require_prompt(prompt, "visual-question-answering")
     return Prompt(
-        system=(
-            "You answer questions about the image. Answer open questions in a few "
-            "sentences. For multiple-choice questions answer with the letter or "
-            "label of the chosen option only."
-        ),
-        text=f"Question: {question}",
+        text=(
+            "Answer this question about the image. Answer an open question in a few "
+            "sentences; for a multiple-choice question, answer with the letter or "
+            f"label of the chosen option only.\nQuestion: {question}"
+        )
     )
 
 
 def _caption(**_: object) -> Prompt:
-    return Prompt(
-        system="You write image captions. Describe the image in one short sentence.",
-        text="Write a short caption for this image.",
-    )
+    return Prompt(text="Write a caption for this image: describe it in one short sentence.")
 
 
 def _detailed_caption(**_: object) -> Prompt:
     return Prompt(
-        system=(
-            "You write image captions. Describe the image in detail: the scene, the "
-            "main objects, their attributes and positions, and any visible text."
-        ),
-        text="Write a detailed description of this image.",
+        text=(
+            "Describe this image in detail: the scene, the main objects, their "
+            "attributes and positions, and any visible text."
+        )
     )
 
 
 def _classification(classes: Optional[Sequence[str]], **_: object) -> Prompt:
     names = _require_classes(classes, "classification")
     return Prompt(
-        system=(
-            "You are a single-label image classifier. Choose exactly one class from "
-            "the user's list: the one that best describes the image. Reply with one "
-            "JSON object inside ```json markers and nothing else, shaped like "
-            '{"class_name": "<one of the classes>", "confidence": 0.8}, where '
-            "confidence is a number from 0.0 to 1.0."
-        ),
-        text=f"Classes: {', '.join(names)}",
+        text=(
+            "Classify this image: choose exactly one class from the list below, the "
+            f"one that best describes the image.\nClasses: {', '.join(names)}\n"
+            "Reply with one JSON object inside ```json markers and nothing else, "
+            'shaped like {"class_name": "<one of the classes>", "confidence": 0.8}, '
+            "where confidence is a number from 0.0 to 1.0."
+        )
     )
 
 
@@ -185,15 +177,14 @@ def _multi_label_classification(
 ) -> Prompt:
     names = _require_classes(classes, "multi-label-classification")
     return Prompt(
-        system=(
-            "You are a multi-label image classifier. From the user's list, choose "
-            "every class that is visible in the image. Reply with one JSON object "
-            "inside ```json markers and nothing else, shaped like "
-            '{"predicted_classes": [{"class": "<class>", "confidence": 0.9}]}, '
-            "where confidence is a number from 0.0 to 1.0. Use an empty list when "
-            "no class is visible."
-        ),
-        text=f"Classes: {', '.join(names)}",
+        text=(
+            "Classify this image: choose every class from the list below that is "
+            f"visible in the image.\nClasses: {', '.join(names)}\n"
+            "Reply with one JSON object inside ```json markers and nothing else, "
+            'shaped like {"predicted_classes": [{"class": "<class>", "confidence": '
+            "0.9}]}, where confidence is a number from 0.0 to 1.0. Use an empty list "
+            "when no class is visible."
+        )
     )
 
 
@@ -202,28 +193,28 @@ def _structured_answering(
 ) -> Prompt:
     fields = _require_output_structure(output_structure)
     return Prompt(
-        system=(
-            "You extract information from images as JSON. The user gives a "
-            "dictionary whose keys are the fields to return and whose values "
-            "describe each field. Reply with one JSON object inside ```json markers "
-            "that has every one of those keys, and nothing else."
-        ),
-        text=f"Fields to return:\n{json.dumps(dict(fields), indent=2)}",
+        text=(
+            "Extract information from this image as JSON. The dictionary below lists "
+            "the fields to return, each with a description of its value. Reply with "
+            "one JSON object inside ```json markers that has every one of those keys, "
+            "and nothing else.\nFields to return:\n"
+            f"{json.dumps(dict(fields), indent=2)}"
+        )
     )
 
 
 def _object_detection(classes: Optional[Sequence[str]], **_: object) -> Prompt:
     names = _require_classes(classes, "object-detection")
     return Prompt(
-        system=(
-            "You are an object detector. Find every instance of the user's classes in "
-            "the image. Reply with one JSON object inside ```json markers and nothing "
-            'else, shaped like {"detections": [{"class": "<class>", "box": '
-            '[x_min, y_min, x_max, y_max], "confidence": 0.9}]}. Box coordinates are '
-            "fractions of the image width and height, from 0.0 to 1.0, measured from "
-            "the top-left corner. Use an empty list when no class is visible."
-        ),
-        text=f"Classes: {', '.join(names)}",
+        text=(
+            "Find every instance of the classes below in this image.\n"
+            f"Classes: {', '.join(names)}\n"
+            "Reply with one JSON object inside ```json markers and nothing else, "
+            'shaped like {"detections": [{"class": "<class>", "box": [x_min, y_min, '
+            'x_max, y_max], "confidence": 0.9}]}. Box coordinates are fractions of the '
+            "image width and height, from 0.0 to 1.0, measured from the top-left "
+            "corner. Use an empty list when no class is visible."
+        )
     )
 
 

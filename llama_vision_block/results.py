@@ -38,14 +38,18 @@ def reply_outputs(
     output_structure: Optional[Mapping[str, str]],
     sent: Optional[EncodedImage] = None,
     cut_off_at: Optional[int] = None,
+    input_tokens: Optional[int] = None,
+    output_tokens: Optional[int] = None,
 ) -> Dict[str, Any]:
     """The outputs for a reply: tasks that ask for JSON get it parsed.
 
     `sent` is the image as the model saw it (its sizes, before and after any
     downscale, spare decoding `image` again); `cut_off_at` is `max_tokens` when
-    the reply stopped there.
+    the reply stopped there; the token counts are the provider's (`None` where
+    it did not say).
     """
     outputs = _empty_outputs(output=reply, classes=classes)
+    outputs.update(input_tokens=input_tokens, output_tokens=output_tokens)
     problems = []
     if cut_off_at is not None:
         problems.append(
@@ -89,6 +93,8 @@ def _empty_outputs(output: str, classes: Optional[List[str]]) -> Dict[str, Any]:
         "error_status": False,
         "error_message": "",
         "inference_id": str(uuid4()),
+        "input_tokens": None,
+        "output_tokens": None,
     }
 
 

@@ -42,6 +42,8 @@ def test_single_image_round_trip(chat_server, block_type):
         "predictions": None,
         "error_status": False,
         "error_message": "",
+        "input_tokens": 10,  # the server's usage
+        "output_tokens": 3,
     }
     (request,) = chat_server.requests
     assert request.path == "/api/v1/chat/completions"
@@ -122,9 +124,9 @@ def test_parameters_reach_the_server(chat_server):
     assert body["model"] == "meta-llama/llama-3.2-90b-vision-instruct"
     assert body["max_tokens"] == 77
     assert body["temperature"] == 1.5
-    assert body["messages"][0]["role"] == "system"
-    assert "single-label" in body["messages"][0]["content"]
-    assert body["messages"][1]["content"][1]["text"] == "Classes: cat, dog"
+    (user,) = body["messages"]  # no system message beside the image
+    assert user["role"] == "user" and user["content"][0]["type"] == "image_url"
+    assert "\nClasses: cat, dog\n" in user["content"][1]["text"]
 
 
 def test_a_failed_image_does_not_cost_the_others(chat_server):
@@ -159,3 +161,22 @@ def test_rejected_key_stops_the_step_with_one_error(chat_server):
     assert isinstance(caught.value.inner_error, ProviderError)
     assert str(caught.value) == "OpenRouter (HTTP 401): No auth credentials found"
     assert caught.value.inner_error.status_code == 401
+
+
+def test_a_seed_step_without_model_version_keeps_the_seeds_openrouter_default(chat_server):
+    step = {key: value for key, value in SEED_STEP.items() if key != "model_version"}
+    (outputs,) = step_outputs(run_workflow(single_step_workflow(step, API_KEY_INPUT), {"image": make_image(32, 32), "api_key": API_KEY}))
+    assert outputs["output"] == "32x32"
+    assert chat_server.requests[0].body["model"] == "meta-llama/llama-3.2-11b-vision-instruct:free"
+
+
+def test_token_counts_are_none_when_the_provider_does_not_say(chat_server):
+    def without_usage(request):
+        status, body = reply_with_image_size(request)
+        body.pop("usage")
+        return status, body
+
+    chat_server.responder = without_usage
+    (outputs,) = step_outputs(run_workflow(single_step_workflow(SEED_STEP, API_KEY_INPUT), {"image": make_image(32, 32), "api_key": API_KEY}))
+    assert outputs["output"] == "32x32"
+    assert outputs["input_tokens"] is None and outputs["output_tokens"] is None

@@ -3,6 +3,7 @@
 import pytest
 
 from llama_vision_block.providers.local_model_cache import MODEL_CACHE
+from llama_vision_block.tasks import TASK_TYPES
 from support.images import make_image
 from support.tiny_mllama import build_tiny_mllama
 from support.workflows import run_workflow, single_step_workflow
@@ -44,6 +45,22 @@ def test_local_model_answers_every_image_in_order_and_loads_once(checkpoint):
     assert all(o["error_status"] == (o["error_message"] == cut_off) for o in first)
     assert [o["output"] for o in first] == [o["output"] for o in second]  # greedy: deterministic
     assert MODEL_CACHE.load_count() - loads_before <= 1  # the second run reused the model
+
+
+@pytest.mark.parametrize("task_type", TASK_TYPES)
+def test_every_task_type_answers_with_a_checkpoint_that_enforces_metas_template(checkpoint, task_type):
+    settings = {"prompt": "How many cars?", "classes": ["car", "bus"], "output_structure": {"count": "cars"}}
+    workflow = single_step_workflow(_step(task_type=task_type, batch_size=2, **settings), INPUTS)
+    images = [make_image(48, 40, seed=i) for i in range(2)]
+
+    outputs = [item["llama"] for item in run_workflow(workflow, {"image": images, "model_path": str(checkpoint)})]
+
+    for image in outputs:
+        # Generated: any error left is about reading a random model's reply as
+        # JSON, never the template refusing the prompt.
+        assert "Local GPU (transformers)" not in image["error_message"], image["error_message"]
+        assert isinstance(image["output"], str)
+        assert image["input_tokens"] > 0 and 0 < image["output_tokens"] <= 6
 
 
 def test_each_image_gets_its_own_reply_not_a_neighbours(checkpoint):

@@ -54,8 +54,10 @@ def test_cloudflare_through_the_engine(workers_ai):
 
     assert [o["output"] for o in outputs] == ["64x32", "30x90"]
     assert not any(o["error_status"] for o in outputs)
+    assert [o["output_tokens"] for o in outputs] == [1, 1]  # from Workers AI's usage
+    assert all(o["input_tokens"] > 0 for o in outputs)
     for request in workers_ai.server.requests:
-        assert request.body["messages"][0]["role"] == "system"
+        assert [m["role"] for m in request.body["messages"]] == ["user"]  # no system message
         assert request.body["top_k"] == 10 and request.body["seed"] == 5
         assert request.body["max_tokens"] == 500 and request.body["temperature"] == 0.1
     assert workers_ai.schema_errors == []

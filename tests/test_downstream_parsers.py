@@ -20,6 +20,7 @@ def _workflow(llama_step, parser_steps, outputs):
                 "name": "llama",
                 "images": "$inputs.image",
                 "api_key": "$inputs.api_key",
+                "model_version": "11B (Regular) - OpenRouter",  # the stand-in server
                 **llama_step,
             },
             *parser_steps,

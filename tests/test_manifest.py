@@ -56,11 +56,33 @@ def test_seed_example_step_json_validates():
 
 
 def test_defaults_match_the_seed_block():
-    manifest = BlockManifest.model_validate(VALID)
-    assert manifest.model_version == "11B (Free) - OpenRouter"
+    manifest = BlockManifest.model_validate({**VALID, "type": SEED_BLOCK_TYPE})
+    assert manifest.model_version == "11B (Free) - OpenRouter"  # the seed's, so the route applies
     assert manifest.max_tokens == 500
     assert manifest.temperature == 0.1
     assert manifest.max_concurrent_requests is None
+
+
+def test_new_steps_default_to_a_live_provider():
+    assert BlockManifest.model_validate(VALID).model_version == "11B - Cloudflare Workers AI"
+
+
+def test_an_openrouter_step_needs_no_key_when_routed_to_a_provider_that_needs_none(monkeypatch):
+    without_key = {k: v for k, v in VALID.items() if k != "api_key"}
+    step = {**without_key, "type": SEED_BLOCK_TYPE, "model_version": "90B (Regular) - OpenRouter"}
+    with pytest.raises(ValidationError, match="OpenRouter needs your API key"):
+        BlockManifest.model_validate(step)
+    monkeypatch.setenv("LLAMA_VISION_OPENROUTER_ROUTE", "11B - Ollama")
+    assert BlockManifest.model_validate(step).model_version == "90B (Regular) - OpenRouter"
+    monkeypatch.setenv("LLAMA_VISION_OPENROUTER_ROUTE", "11B - Cloudflare Workers AI")
+    with pytest.raises(ValidationError, match="Cloudflare Workers AI needs your API key"):
+        BlockManifest.model_validate(step)
+
+
+def test_a_route_to_an_unknown_label_fails_compilation_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("LLAMA_VISION_OPENROUTER_ROUTE", "11B - Nowhere")
+    with pytest.raises(ValidationError, match=r"\$LLAMA_VISION_OPENROUTER_ROUTE '11B - Nowhere' is not known"):
+        BlockManifest.model_validate({**VALID, "model_version": "11B (Free) - OpenRouter"})
 
 
 @pytest.mark.parametrize("field", SELECTOR_PROPERTIES)
@@ -119,7 +141,10 @@ def test_every_model_version_label_is_accepted(label):
         ({"repetition_penalty": -1}, "`repetition_penalty` must be in the range 0.0-2.0"),
         ({"frequency_penalty": 2.5}, "`frequency_penalty` must be in the range 0.0-2.0"),
         ({"presence_penalty": 3}, "`presence_penalty` must be in the range 0.0-2.0"),
-        ({"api_key": None}, "`api_key` is required for model_version '11B (Free) - OpenRouter': OpenRouter needs your API key"),
+        (
+            {"api_key": None, "model_version": "11B (Free) - OpenRouter"},
+            "`api_key` is required for model_version '11B (Free) - OpenRouter': OpenRouter needs your API key",
+        ),
         (
             {"api_key": None, "model_version": "11B - Cloudflare Workers AI"},
             "`api_key` is required for model_version '11B - Cloudflare Workers AI': Cloudflare Workers AI needs",
@@ -149,9 +174,9 @@ def test_sampling_values_at_the_edges_are_accepted():
 
 def test_provider_properties_are_shown_for_their_model_versions():
     properties = BlockManifest.model_json_schema()["properties"]
-    compatible = ["11B - OpenAI-compatible server", "90B - OpenAI-compatible server"]
-    assert properties["base_url"]["relevant_for"]["model_version"]["values"] == compatible
-    assert properties["served_model_name"]["relevant_for"]["model_version"]["values"] == compatible
+    servers = ["11B - Ollama", "90B - Ollama", "11B - OpenAI-compatible server", "90B - OpenAI-compatible server"]
+    assert properties["base_url"]["relevant_for"]["model_version"]["values"] == servers
+    assert properties["served_model_name"]["relevant_for"]["model_version"]["values"] == servers
     assert properties["cloudflare_account_id"]["relevant_for"]["model_version"]["values"] == ["11B - Cloudflare Workers AI"]
     assert properties["cloudflare_accept_llama_license"]["default"] is False
     local = ["11B - Local GPU (transformers)", "90B - Local GPU (transformers)"]
@@ -196,6 +221,8 @@ def test_outputs_and_batch_input():
         "error_status": ["boolean"],
         "error_message": ["string"],
         "inference_id": ["inference_id"],
+        "input_tokens": ["integer"],
+        "output_tokens": ["integer"],
     }
     assert BlockManifest.get_parameters_accepting_batches() == ["images"]
 

@@ -1,3 +1,4 @@
+import logging
 import typing
 
 import pytest
@@ -8,8 +9,11 @@ from llama_vision_block.model_versions import (
     PROVIDER_NAMES,
     ModelVariant,
     ModelVersion,
+    live_labels,
     resolve_model_version,
 )
+
+ROUTE = "LLAMA_VISION_OPENROUTER_ROUTE"
 
 
 def test_labels_map_to_provider_and_model():
@@ -19,6 +23,8 @@ def test_labels_map_to_provider_and_model():
         "90B (Free) - OpenRouter": ("openrouter", "meta-llama/llama-3.2-90b-vision-instruct:free"),
         "90B (Regular) - OpenRouter": ("openrouter", "meta-llama/llama-3.2-90b-vision-instruct"),
         "11B - Cloudflare Workers AI": ("cloudflare", "@cf/meta/llama-3.2-11b-vision-instruct"),
+        "11B - Ollama": ("ollama", "llama3.2-vision"),
+        "90B - Ollama": ("ollama", "llama3.2-vision:90b"),
         "11B - OpenAI-compatible server": ("openai-compatible", "meta-llama/Llama-3.2-11B-Vision-Instruct"),
         "90B - OpenAI-compatible server": ("openai-compatible", "meta-llama/Llama-3.2-90B-Vision-Instruct"),
         "11B - Local GPU (transformers)": ("local-transformers", "meta-llama/Llama-3.2-11B-Vision-Instruct"),
@@ -46,3 +52,45 @@ def test_resolve():
 def test_unknown_label_lists_the_known_ones():
     with pytest.raises(ConfigurationError, match=r"`model_version` 'GPT' is not known; use one of: 11B \(Free\)"):
         resolve_model_version("GPT")
+
+
+@pytest.fixture
+def no_route(monkeypatch):
+    monkeypatch.delenv(ROUTE, raising=False)
+
+
+def test_without_a_route_openrouter_labels_stay_on_openrouter(no_route):
+    variant = resolve_model_version("11B (Free) - OpenRouter")
+    assert (variant.provider, variant.routed) == ("openrouter", False)
+
+
+@pytest.mark.parametrize("label", ["11B (Free) - OpenRouter", "11B (Regular) - OpenRouter", "90B (Free) - OpenRouter", "90B (Regular) - OpenRouter"])
+def test_a_route_sends_every_openrouter_label_to_the_named_one(label, monkeypatch):
+    monkeypatch.setenv(ROUTE, "11B - Ollama")
+    assert resolve_model_version(label) == ModelVariant("ollama", "llama3.2-vision", routed=True)
+
+
+def test_a_route_leaves_other_labels_alone(monkeypatch):
+    monkeypatch.setenv(ROUTE, "11B - Ollama")
+    assert resolve_model_version("90B - OpenAI-compatible server").routed is False
+
+
+def test_an_unknown_route_names_the_variable(monkeypatch):
+    monkeypatch.setenv(ROUTE, "GPT")
+    with pytest.raises(ConfigurationError, match=r"\$LLAMA_VISION_OPENROUTER_ROUTE 'GPT' is not known; use one of"):
+        resolve_model_version("11B (Free) - OpenRouter")
+
+
+def test_the_route_in_force_is_logged_once_per_process(monkeypatch, caplog):
+    route = "90B - Local GPU (transformers)"  # a route no other test uses
+    monkeypatch.setenv(ROUTE, route)
+    with caplog.at_level(logging.INFO, logger="llama_vision_block.model_versions"):
+        for _ in range(3):
+            resolve_model_version("11B (Free) - OpenRouter")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{ROUTE} is set: steps whose model_version is an OpenRouter label run as '{route}'."
+    ]
+
+
+def test_live_labels_leave_out_openrouter():
+    assert live_labels() and not any("OpenRouter" in label for label in live_labels())

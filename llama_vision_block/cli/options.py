@@ -18,7 +18,19 @@ from llama_vision_block.cli.errors import UsageError
 NOT_OPTIONS = frozenset({"type", "name", "images"})
 RENAMED = {"task_type": "task"}
 API_KEY_ENV = "LLAMA_VISION_API_KEY"
+# One name per provider for its key, everywhere (CLI, examples, docs).
 PROVIDER_KEY_ENVS = {"openrouter": "OPENROUTER_API_KEY", "cloudflare": "CLOUDFLARE_API_TOKEN"}
+CLOUDFLARE_LABEL = "11B - Cloudflare Workers AI"
+NO_PROVIDER_MESSAGE = (
+    "no --model-version given and no provider is set up. Llama 3.2 Vision runs on: "
+    "Cloudflare Workers AI (set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN; accept "
+    "Meta's licence once with --cloudflare-accept-llama-license); Ollama on your machine "
+    "(`ollama pull llama3.2-vision`, then --model-version '11B - Ollama'); your own "
+    "OpenAI-compatible server such as vLLM up to 0.10.2, SGLang or `transformers serve` "
+    "(--base-url URL, or LLAMA_VISION_BASE_URL); this machine's GPU (--model-path DIR, "
+    "or LLAMA_VISION_MODEL_PATH; needs pip install 'llama-vision-block[local]'). "
+    "OpenRouter no longer hosts the model. See docs/providers.md"
+)
 
 
 def property_names() -> List[str]:
@@ -116,7 +128,7 @@ def add_block_options(parser: argparse.ArgumentParser) -> None:
         else:
             kwargs.update(type=_json_or_text, metavar="VALUE")
         if prop == "api_key":
-            kwargs["help"] += f"; default ${API_KEY_ENV}, else $OPENROUTER_API_KEY (OpenRouter) or $CLOUDFLARE_API_TOKEN (Cloudflare)"
+            kwargs["help"] += f"; default ${API_KEY_ENV}, else $CLOUDFLARE_API_TOKEN (Cloudflare) or $OPENROUTER_API_KEY (OpenRouter)"
         group.add_argument(*names, **kwargs)
 
 
@@ -138,18 +150,53 @@ def step_properties(args: argparse.Namespace) -> Dict[str, Any]:
     return properties
 
 
-def resolve_api_key(given: Optional[str], model_version: Optional[str]) -> Optional[str]:
-    """--api-key, else $LLAMA_VISION_API_KEY, else the provider's own variable."""
+def default_model_version(args: argparse.Namespace) -> str:
+    """The label of the live provider that the options or the environment set up.
+
+    In order: --base-url (a compatible server), --model-path (this machine's GPU),
+    Cloudflare credentials, $LLAMA_VISION_BASE_URL, $LLAMA_VISION_OLLAMA_BASE_URL,
+    $LLAMA_VISION_MODEL_PATH; with none of them, a UsageError that lists the live
+    providers and what each needs.
+    """
+    from llama_vision_block.providers import cloudflare, local_transformers, ollama, openai_compatible
+
+    if getattr(args, "base_url", None):
+        return "11B - OpenAI-compatible server"
+    if getattr(args, "model_path", None):
+        return "11B - Local GPU (transformers)"
+    has_key = getattr(args, "api_key", None) or os.environ.get(API_KEY_ENV) or os.environ.get(PROVIDER_KEY_ENVS["cloudflare"])
+    has_account = getattr(args, "cloudflare_account_id", None) or os.environ.get(cloudflare.ACCOUNT_ID_ENV)
+    if has_key and has_account:
+        return CLOUDFLARE_LABEL
+    for env, label in (
+        (openai_compatible.BASE_URL_ENV, "11B - OpenAI-compatible server"),
+        (ollama.BASE_URL_ENV, "11B - Ollama"),
+        (local_transformers.MODEL_PATH_ENV, "11B - Local GPU (transformers)"),
+    ):
+        if os.environ.get(env):
+            return label
+    raise UsageError(NO_PROVIDER_MESSAGE)
+
+
+def key_env_for(model_version: Any) -> Optional[str]:
+    """The environment variable that holds the key of the provider `model_version`
+    runs on (after the operator's OpenRouter route), or None: that provider needs none,
+    or the label is not known here (a selector)."""
+    from llama_vision_block.model_versions import MODEL_VARIANTS, resolve_model_version
+
+    if model_version not in MODEL_VARIANTS:
+        return None
+    return PROVIDER_KEY_ENVS.get(resolve_model_version(model_version).provider)
+
+
+def resolve_api_key(given: Optional[str], model_version: str) -> Optional[str]:
+    """--api-key, else $LLAMA_VISION_API_KEY, else the variable of the provider that
+    `model_version` runs on; never another provider's key."""
     if given:
         return given
     if os.environ.get(API_KEY_ENV):
         return os.environ[API_KEY_ENV]
-    from llama_vision_block.manifest import BlockManifest
-    from llama_vision_block.model_versions import MODEL_VARIANTS
-
-    label = model_version or BlockManifest.model_fields["model_version"].default
-    variant = MODEL_VARIANTS.get(label)
-    env = PROVIDER_KEY_ENVS.get(variant.provider) if variant else None
+    env = key_env_for(model_version)
     return os.environ.get(env) or None if env else None
 
 

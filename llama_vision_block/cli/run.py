@@ -9,7 +9,13 @@ import sys
 from typing import Any, Dict, Iterator, List, Optional, Set, TextIO
 
 from llama_vision_block.cli.errors import CliError, UsageError
-from llama_vision_block.cli.options import add_block_options, resolve_api_key, step_properties, validate_step
+from llama_vision_block.cli.options import (
+    add_block_options,
+    default_model_version,
+    resolve_api_key,
+    step_properties,
+    validate_step,
+)
 
 DESCRIPTION = "Run one task of the block over images or folders; print JSON Lines."
 EPILOG = """examples:
@@ -19,8 +25,14 @@ EPILOG = """examples:
       --base-url http://localhost:8000/v1 street.jpg
   llama-vision run --task unconstrained --prompt 'How many people?' a.jpg b.jpg
 
+Without --model-version, the run goes to the provider that the options or the
+environment set up: CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN for Cloudflare
+Workers AI, --base-url or LLAMA_VISION_BASE_URL for your own server, --model-path or
+LLAMA_VISION_MODEL_PATH for this machine's GPU.
+
 With --output, images already in the file are skipped and new lines are appended,
-so an interrupted run continues where it stopped.
+so an interrupted run continues where it stopped. Each line has the image's token
+counts; the summary on stderr totals them. The exit code is 1 when every image failed.
 """
 DEFAULT_CHUNK_SIZE = 16
 
@@ -128,6 +140,8 @@ def run_command(args: argparse.Namespace) -> int:
         raise UsageError("--chunk-size must be at least 1")
     from llama_vision_block.cli.engine import collect_images, compile_workflow
 
+    if args.model_version is None:
+        args.model_version = default_model_version(args)
     api_key = resolve_api_key(args.api_key, args.model_version)
     args.secrets.append(api_key)
     step = _step(args, api_key)
@@ -141,13 +155,13 @@ def run_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     quiet = args.quiet or not sys.stderr.isatty()
-    failed = 0
+    tally = Tally()
     out = _open_output(args.output)
     try:
         with tqdm(total=len(todo), unit="image", file=sys.stderr, disable=quiet) as progress:
             for chunk in _chunks(todo, args.chunk_size):
                 for line in _run_chunk(engine, chunk, api_key, task, args.annotate):
-                    failed += bool(line["error_status"])
+                    tally.add(line)
                     out.write(json.dumps(line, ensure_ascii=False) + "\n")
                 out.flush()
                 progress.update(len(chunk))
@@ -156,9 +170,32 @@ def run_command(args: argparse.Namespace) -> int:
             out.close()
     if not args.quiet:
         skipped = len(set(paths)) - len(todo)
-        print(
-            f"{len(todo)} image(s) done, {failed} with errors"
-            + (f", {skipped} already in {args.output}" if skipped else ""),
-            file=sys.stderr,
-        )
+        print(tally.summary() + (f", {skipped} already in {args.output}" if skipped else ""), file=sys.stderr)
+    if todo and tally.failed == len(todo):
+        print(f"error: every image failed ({tally.failed}); see error_message in the output", file=sys.stderr)
+        return 1
     return 0
+
+
+class Tally:
+    """What a run cost: images, failures and the tokens the provider reported."""
+
+    def __init__(self) -> None:
+        self.images = self.failed = self.uncounted = 0
+        self.input_tokens = self.output_tokens = 0
+
+    def add(self, line: Dict[str, Any]) -> None:
+        self.images += 1
+        self.failed += bool(line["error_status"])
+        counts = (line.get("input_tokens"), line.get("output_tokens"))
+        if all(isinstance(count, int) for count in counts):
+            self.input_tokens += counts[0]
+            self.output_tokens += counts[1]
+        elif not line["error_status"]:
+            self.uncounted += 1  # answered, but the provider gave no counts
+
+    def summary(self) -> str:
+        tokens = f"tokens: {self.input_tokens} in, {self.output_tokens} out"
+        if self.uncounted:
+            tokens += f" ({self.uncounted} answer(s) without counts from the provider)"
+        return f"{self.images} image(s) done, {self.failed} with errors; {tokens}"

@@ -6,7 +6,16 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-RECORD_FIELDS = ("output", "structured_output", "predictions", "error_status", "error_message", "inference_id")
+RECORD_FIELDS = (
+    "output",
+    "structured_output",
+    "predictions",
+    "error_status",
+    "error_message",
+    "inference_id",
+    "input_tokens",
+    "output_tokens",
+)
 
 
 def detections_to_list(detections: Any) -> List[Dict[str, Any]]:
@@ -64,4 +73,6 @@ def failed_record(image_path: str, message: str) -> Dict[str, Any]:
         "error_status": True,
         "error_message": message,
         "inference_id": None,
+        "input_tokens": None,
+        "output_tokens": None,
     }

@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from llama_vision_block.cli.errors import UsageError
 
@@ -19,9 +19,10 @@ EPILOG = """examples:
 --image NAME=PATH given more than once for the same NAME makes that input a batch.
 --param values are parsed as JSON when they can be (numbers, lists, objects), else
 taken as text. The input `api_key`, when the workflow has one and no --param sets it,
-defaults to $LLAMA_VISION_API_KEY, else $OPENROUTER_API_KEY, else $CLOUDFLARE_API_TOKEN.
+defaults to $LLAMA_VISION_API_KEY, else to the key of the provider that the
+workflow's Llama steps run on ($CLOUDFLARE_API_TOKEN for Cloudflare Workers AI), and
+to nothing when they run on different providers or on one that needs no key.
 """
-KEY_ENVS = ("LLAMA_VISION_API_KEY", "OPENROUTER_API_KEY", "CLOUDFLARE_API_TOKEN")
 
 
 def _pair(option: str):
@@ -77,10 +78,49 @@ def _parameters(args: argparse.Namespace, definition: Dict[str, Any]) -> Dict[st
             parameters[name] = value
     input_names = {item.get("name") for item in definition.get("inputs", []) if isinstance(item, dict)}
     if "api_key" in input_names and "api_key" not in parameters:
-        key = next((os.environ[env] for env in KEY_ENVS if os.environ.get(env)), None)
+        key = workflow_api_key(definition, parameters)
         if key:
             parameters["api_key"] = key
     return parameters
+
+
+def workflow_api_key(definition: Dict[str, Any], parameters: Optional[Dict[str, Any]] = None) -> Optional[str]:
+    """The key for the workflow's `api_key` input: $LLAMA_VISION_API_KEY, else the
+    variable of the one provider every Llama step of the workflow runs on; None when
+    the steps run on several providers, on one that needs no key, or the provider
+    cannot be told before the run."""
+    from llama_vision_block.cli.options import API_KEY_ENV, key_env_for
+
+    if os.environ.get(API_KEY_ENV):
+        return os.environ[API_KEY_ENV]
+    envs = {key_env_for(label) for label in llama_model_versions(definition, parameters or {})}
+    if len(envs) != 1 or None in envs:
+        return None
+    return os.environ.get(envs.pop()) or None
+
+
+def llama_model_versions(definition: Dict[str, Any], parameters: Dict[str, Any]) -> List[Any]:
+    """The `model_version` of each step of this block in the workflow, with
+    `$inputs.NAME` read from `parameters` or the input's default value."""
+    from llama_vision_block.manifest import BLOCK_TYPE, SEED_BLOCK_TYPE
+    from llama_vision_block.model_versions import DEFAULT_MODEL_VERSION, SEED_DEFAULT_MODEL_VERSION
+
+    defaults = {
+        item.get("name"): item.get("default_value")
+        for item in definition.get("inputs", [])
+        if isinstance(item, dict)
+    }
+    labels = []
+    for step in definition.get("steps", []):
+        if not isinstance(step, dict) or step.get("type") not in (BLOCK_TYPE, SEED_BLOCK_TYPE):
+            continue
+        default = SEED_DEFAULT_MODEL_VERSION if step["type"] == SEED_BLOCK_TYPE else DEFAULT_MODEL_VERSION
+        label = step.get("model_version", default)
+        if isinstance(label, str) and label.startswith("$inputs."):
+            name = label[len("$inputs."):]
+            label = parameters.get(name, defaults.get(name))
+        labels.append(label)
+    return labels
 
 
 def workflow_command(args: argparse.Namespace) -> int:

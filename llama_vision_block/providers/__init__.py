@@ -16,6 +16,7 @@ from llama_vision_block.model_versions import ModelVariant
 from llama_vision_block.providers import (
     cloudflare,
     local_transformers,
+    ollama,
     openai_compatible,
     openrouter,
 )
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 PROVIDER_MODULES: Dict[str, ModuleType] = {
     "openrouter": openrouter,
     "cloudflare": cloudflare,
+    "ollama": ollama,
     "openai-compatible": openai_compatible,
     "local-transformers": local_transformers,
 }

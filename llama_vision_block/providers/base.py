@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Dict, Optional, Protocol
+from typing import Any, Dict, Optional, Protocol, Tuple
 
 from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.images import EncodedImage
@@ -53,10 +53,29 @@ class VisionRequest:
 
 @dataclass(frozen=True)
 class Reply:
-    """The model's reply text, and whether it stopped because it hit `max_tokens`."""
+    """The model's reply text, whether it stopped because it hit `max_tokens`, and
+    the tokens it cost (`None` where the provider did not say)."""
 
     text: str
     cut_off: bool = False
+    input_tokens: Optional[int] = None
+    output_tokens: Optional[int] = None
+
+
+def usage_token_counts(usage: Any) -> Tuple[Optional[int], Optional[int]]:
+    """(input, output) tokens from a `usage` object of the chat-completions form
+    (`prompt_tokens`, `completion_tokens`), which OpenRouter, vLLM, SGLang, Ollama,
+    `transformers serve` and Workers AI all use; a count that is missing or not a
+    whole number is `None`, never 0."""
+    if not isinstance(usage, dict):
+        return None, None
+    return _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens"))
+
+
+def _count(value: Any) -> Optional[int]:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
 
 
 @dataclass(frozen=True)

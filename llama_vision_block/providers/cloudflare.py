@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import httpx
 
@@ -22,6 +22,7 @@ from llama_vision_block.providers.base import (
     Reply,
     VisionRequest,
     require_api_key,
+    usage_token_counts,
 )
 from llama_vision_block.providers.clients import CLIENTS, POOL_LIMITS, client_key
 from llama_vision_block.retries import parse_retry_after
@@ -108,6 +109,11 @@ def create_backend(model: str, settings: ProviderSettings) -> CloudflareBackend:
             "`cloudflare_account_id` is required for Cloudflare Workers AI: set it on "
             f"the step or in the environment variable {ACCOUNT_ID_ENV}."
         )
+    if not isinstance(settings.cloudflare_accept_llama_license, bool):  # from a selector
+        raise ConfigurationError(
+            "`cloudflare_accept_llama_license` must be true or false; got "
+            f"{settings.cloudflare_accept_llama_license!r}."
+        )
     return CloudflareBackend(
         model=model,
         account_id=account_id,
@@ -121,19 +127,16 @@ def create_backend(model: str, settings: ProviderSettings) -> CloudflareBackend:
 def request_body(request: VisionRequest) -> Dict[str, Any]:
     """The JSON body for one image, after checking the schema's limits."""
     generation = request.generation
-    messages: List[Dict[str, str]] = []
-    if request.prompt.system:
-        messages.append({"role": "system", "content": request.prompt.system})
-    messages.append({"role": "user", "content": request.prompt.text})
-    for message in messages:
-        if len(message["content"]) > MAX_CONTENT_CHARS:
-            raise ConfigurationError(
-                f"the {message['role']} message is {len(message['content'])} characters; "
-                f"{NAME} takes at most {MAX_CONTENT_CHARS}. Shorten `prompt` (or "
-                "`classes` / `output_structure`)."
-            )
+    text = request.prompt.text
+    if len(text) > MAX_CONTENT_CHARS:
+        raise ConfigurationError(
+            f"the prompt is {len(text)} characters; {NAME} takes at most "
+            f"{MAX_CONTENT_CHARS}. Shorten `prompt` (or `classes` / `output_structure`)."
+        )
     return {
-        "messages": messages,
+        # One user message and no system message: Meta's template refuses a
+        # system message beside an image.
+        "messages": [{"role": "user", "content": text}],
         "image": list(request.image.data),
         "max_tokens": generation.max_tokens,
         "temperature": generation.temperature,
@@ -187,9 +190,15 @@ def reply_from_result(result: Any, max_tokens: int) -> Reply:
         raise ProviderError(NAME, "answered without a reply (no `result.response`)")
     if not text.strip():
         raise ProviderError(NAME, "answered with an empty reply (no content)")
-    usage = result.get("usage") if isinstance(result, dict) else None
-    completion_tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
-    return Reply(text=text, cut_off=completion_tokens is not None and completion_tokens >= max_tokens)
+    input_tokens, output_tokens = usage_token_counts(
+        result.get("usage") if isinstance(result, dict) else None
+    )
+    return Reply(
+        text=text,
+        cut_off=output_tokens is not None and output_tokens >= max_tokens,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+    )
 
 
 def _is_license_error(error: Any) -> bool:

@@ -33,7 +33,8 @@ def generate_replies(
     on_generate: Optional[Callable[[int], None]] = None,
 ) -> Tuple[List[Reply], int]:
     """Runs one `generate` for prompts `texts` (chat template applied) and their
-    images; returns each row's reply and the number of tokens generated."""
+    images; returns each row's reply (with its own token counts, padding
+    excluded) and the number of tokens generated."""
     import torch
 
     tokenizer = processor.tokenizer
@@ -57,6 +58,8 @@ def generate_replies(
             on_generate(len(texts))
         output = model.generate(**inputs, **kwargs)
         new_tokens = output[:, inputs["input_ids"].shape[1]:].cpu()
+        # Each row's prompt without its (left) padding: text tokens and `<|image|>`.
+        prompt_lengths = inputs["attention_mask"].sum(dim=1).tolist()
     decoded = tokenizer.batch_decode(
         new_tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False
     )
@@ -67,9 +70,12 @@ def generate_replies(
         next((i + 1 for i, token in enumerate(row) if token in eos), None)
         for row in new_tokens.tolist()
     ]
-    replies = [Reply(text=text, cut_off=end is None) for text, end in zip(decoded, ends)]
-    generated = sum(new_tokens.shape[1] if end is None else end for end in ends)
-    return replies, generated
+    lengths = [new_tokens.shape[1] if end is None else end for end in ends]
+    replies = [
+        Reply(text=text, cut_off=end is None, input_tokens=int(prompt), output_tokens=length)
+        for text, end, prompt, length in zip(decoded, ends, prompt_lengths, lengths)
+    ]
+    return replies, sum(lengths)
 
 
 def is_out_of_memory(error: BaseException) -> bool:

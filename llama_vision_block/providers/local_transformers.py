@@ -5,7 +5,7 @@
 (`settings.device`, else CUDA when torch sees a GPU, else the CPU) and takes the
 loaded model from the process-wide `MODEL_CACHE` (loading it on first use, offline).
 
-`complete()` applies the chat template (system turn when set, then the image,
+`complete()` applies the checkpoint's chat template (one user turn: the image,
 then the text) and decodes the JPEG in the caller's thread, then queues the
 request on the model's micro-batcher (`local_batcher.py`). Needs `torch` and
 `transformers`, which the package does not install. See docs/local-gpu.md.
@@ -81,8 +81,16 @@ class LocalTransformersBackend:
         Blocks until the batch holding this request has run; nothing is retried
         here except out-of-memory batches, which the batcher splits.
         """
+        try:
+            text = render_prompt(self.loaded.processor, request.prompt)
+        except Exception as error:  # noqa: BLE001 - jinja2's errors, from the checkpoint's template
+            raise ProviderError(
+                PROVIDER,
+                f"the checkpoint's chat template refused the prompt: {error}",
+                fails_every_request=True,
+            ) from None
         job = Job(
-            text=render_prompt(self.loaded.processor, request.prompt),
+            text=text,
             image=decode_image(request.image),
             generation=request.generation,
             batch_limit=self._batch_limit(request.generation),
@@ -148,14 +156,8 @@ def resolve_batch_size(batch_size: Optional[int], device: str) -> int:
 
 
 def chat_messages(prompt: Prompt) -> List[dict]:
-    """The conversation in the processor's chat format: image first, then text."""
-    messages: List[dict] = []
-    if prompt.system:
-        messages.append({"role": "system", "content": [{"type": "text", "text": prompt.system}]})
-    messages.append(
-        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt.text}]}
-    )
-    return messages
+    """The conversation in the processor's chat format: one user turn, image first."""
+    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt.text}]}]
 
 
 def render_prompt(processor: Any, prompt: Prompt) -> str:

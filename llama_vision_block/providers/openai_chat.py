@@ -8,7 +8,7 @@ import openai
 
 from llama_vision_block.errors import ProviderError, redact
 from llama_vision_block.prompts import to_chat_messages
-from llama_vision_block.providers.base import Reply, VisionRequest
+from llama_vision_block.providers.base import Reply, VisionRequest, usage_token_counts
 from llama_vision_block.providers.clients import CLIENTS, POOL_LIMITS, client_key
 from llama_vision_block.retries import parse_retry_after
 
@@ -103,7 +103,13 @@ class OpenAIChatBackend:
         content = (choice.get("message") or {}).get("content")
         if not isinstance(content, str) or not content.strip():
             raise self._error("answered with an empty reply (no content)")
-        return Reply(text=content, cut_off=choice.get("finish_reason") == "length")
+        input_tokens, output_tokens = usage_token_counts(response.get("usage"))
+        return Reply(
+            text=content,
+            cut_off=choice.get("finish_reason") == "length",
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+        )
 
     def _error(self, message: str, status_code: Optional[int] = None, **kwargs: Any) -> ProviderError:
         # Provider text may echo what it was sent; the key never goes further.
@@ -123,5 +129,7 @@ def _status_error_message(error: openai.APIStatusError) -> str:
         nested = body.get("error", body)
         if isinstance(nested, dict) and nested.get("message"):
             return str(nested["message"])
+        if isinstance(body.get("detail"), str):  # FastAPI's envelope (`transformers serve`)
+            return body["detail"]
     text = error.response.text.strip()
     return text[:200] if text else error.message

@@ -1,4 +1,4 @@
-"""Any server that speaks OpenAI's chat API: vLLM, Ollama, llama.cpp, SGLang."""
+"""Any server that speaks OpenAI's chat API: vLLM, SGLang, llama.cpp, `transformers serve`."""
 
 from __future__ import annotations
 
@@ -26,10 +26,23 @@ PARAMETER_NOTES = {
 
 def create_backend(model: str, settings: ProviderSettings) -> OpenAIChatBackend:
     """A backend for the step's server; the API key is optional and sent when given."""
+    return server_backend(
+        PROVIDER_NAMES["openai-compatible"],
+        model,
+        settings,
+        os.environ.get(BASE_URL_ENV, DEFAULT_BASE_URL),
+    )
+
+
+def server_backend(
+    provider: str, model: str, settings: ProviderSettings, default_base_url: str
+) -> OpenAIChatBackend:
+    """A chat backend for a server the user runs: the step's `base_url` and
+    `served_model_name` win over the defaults; the key is sent only when given."""
     return OpenAIChatBackend(
-        provider=PROVIDER_NAMES["openai-compatible"],
+        provider=provider,
         model=settings.served_model_name or model,
-        base_url=settings.base_url or os.environ.get(BASE_URL_ENV, DEFAULT_BASE_URL),
+        base_url=settings.base_url or default_base_url,
         api_key=settings.api_key,
         timeout_s=settings.request_timeout_s,
     )

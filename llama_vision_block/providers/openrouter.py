@@ -1,11 +1,17 @@
-"""OpenRouter: Llama 3.2 Vision behind OpenRouter's OpenAI-compatible API."""
+"""OpenRouter's OpenAI-compatible API, which no longer hosts Llama 3.2 Vision.
+
+The labels remain so seed workflows compile; `LLAMA_VISION_OPENROUTER_ROUTE`
+(`model_versions.py`) sends them to a live provider instead. A step that still
+reaches OpenRouter gets OpenRouter's "this model is not served" answer turned
+into one step-wide error that says what to do.
+"""
 
 from __future__ import annotations
 
 import os
 
 from llama_vision_block.errors import ProviderError
-from llama_vision_block.model_versions import MODEL_VARIANTS, PROVIDER_NAMES
+from llama_vision_block.model_versions import OPENROUTER_ROUTE_ENV, PROVIDER_NAMES, live_labels
 from llama_vision_block.providers.base import (
     ProviderSettings,
     Reply,
@@ -19,19 +25,30 @@ DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 # OpenRouter attributes traffic to the app named in this header.
 APP_HEADERS = {"X-Title": "llama-vision-block"}
 NAME = PROVIDER_NAMES["openrouter"]
+# How OpenRouter answers a model it does not serve: 400 "<id> is not a valid
+# model ID" for an id it no longer knows, 404 "No endpoints found for <id>."
+# for one it knows but no provider runs.
+NOT_SERVED_MARKERS = ("is not a valid model id", "no endpoints found")
+
+
+class ModelNotServed(ProviderError):
+    """OpenRouter does not serve the model; every image of the step would fail."""
 
 
 class OpenRouterBackend(OpenAIChatBackend):
-    """OpenAI chat transport, plus a clear answer when a variant was withdrawn."""
+    """OpenAI chat transport, plus one clear error when the model is not served."""
 
     def complete(self, request: VisionRequest) -> Reply:
         try:
             return super().complete(request)
         except ProviderError as error:
-            if error.status_code != 404:
+            if not is_not_served(error):
                 raise
-            raise ProviderError(
-                NAME, _withdrawn_variant_message(self.model, error.provider_message), 404
+            raise ModelNotServed(
+                NAME,
+                not_served_message(self.model, error.provider_message),
+                error.status_code,
+                fails_every_request=True,
             ) from None
 
 
@@ -47,11 +64,19 @@ def create_backend(model: str, settings: ProviderSettings) -> OpenRouterBackend:
     )
 
 
-def _withdrawn_variant_message(model: str, provider_message: str) -> str:
-    # OpenRouter dropped the free and 90B variants the seed block offered.
-    label = next((k for k, v in MODEL_VARIANTS.items() if v.model == model), model)
-    alternatives = ", ".join(f"'{k}'" for k in MODEL_VARIANTS if k != label)
+def is_not_served(error: ProviderError) -> bool:
+    """Whether OpenRouter's answer means it does not serve the requested model."""
+    message = error.provider_message.lower()
+    return error.status_code == 404 or (
+        error.status_code == 400 and any(marker in message for marker in NOT_SERVED_MARKERS)
+    )
+
+
+def not_served_message(model: str, provider_message: str) -> str:
+    labels = ", ".join(f"'{label}'" for label in live_labels())
     return (
-        f"model_version '{label}' ({model}) is no longer served by OpenRouter "
-        f"({provider_message}). Choose another model_version: {alternatives}."
+        f"OpenRouter no longer hosts Llama 3.2 Vision ({model}: {provider_message}). "
+        f"Set the environment variable {OPENROUTER_ROUTE_ENV} to one of the live "
+        f"model_version labels to run OpenRouter steps there ({labels}), or choose one "
+        "of them as the step's model_version; docs/providers.md says what each needs."
     )

@@ -88,7 +88,7 @@ def test_option_values_become_step_properties() -> None:
     ],
 )
 def test_bad_options_are_one_error_line(argv, code, field, image, capsys) -> None:
-    assert main(["run", *argv, image]) == code
+    assert main(["run", "--model-version", "11B - Cloudflare Workers AI", *argv, image]) == code
     captured = capsys.readouterr()
     assert captured.err.startswith("error: ") and captured.err.count("\n") == 1, captured.err
     assert field in captured.err

@@ -1,4 +1,8 @@
-"""`llama-vision run` against a loopback OpenRouter, through the real ExecutionEngine."""
+"""`llama-vision run` against loopback providers, through the real ExecutionEngine.
+
+Most tests name the OpenRouter label and its stand-in, whose replies tell images
+apart; the default (a live provider from the environment) has its own tests.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from support.chat_server import ChatServer, chat_completion
 from support.images import make_image
 
 SIZES = [(64, 48), (80, 60), (100, 50)]
+OPENROUTER = ["--model-version", "11B (Regular) - OpenRouter"]
 KEY_ENVS = ("LLAMA_VISION_API_KEY", "OPENROUTER_API_KEY", "CLOUDFLARE_API_TOKEN")
 
 
@@ -47,7 +52,7 @@ def stdout_lines(text: str) -> List[dict]:
 def test_a_folder_gives_one_line_per_image_in_sorted_order(chat_server: ChatServer, tmp_path: Path, capsys) -> None:
     folder = image_folder(tmp_path, names=["b.png", "c.jpg", "a.jpeg"])
 
-    code = main(["run", "--task", "caption", "--api-key", "k", "--chunk-size", "2", str(folder)])
+    code = main(["run", *OPENROUTER, "--task", "caption", "--api-key", "k", "--chunk-size", "2", str(folder)])
 
     captured = capsys.readouterr()
     assert code == 0, captured.err
@@ -55,20 +60,24 @@ def test_a_folder_gives_one_line_per_image_in_sorted_order(chat_server: ChatServ
     assert [line["image"] for line in lines] == [str(folder / n) for n in ("a.jpeg", "b.png", "c.jpg")]
     assert [line["output"] for line in lines] == ["100x50", "64x48", "80x60"]
     for line in lines:
-        assert set(line) == {"image", "output", "structured_output", "predictions", "error_status", "error_message", "inference_id"}
+        assert set(line) == {
+            "image", "output", "structured_output", "predictions", "error_status", "error_message", "inference_id",
+            "input_tokens", "output_tokens",
+        }
         assert line["error_status"] is False and line["inference_id"]
+        assert (line["input_tokens"], line["output_tokens"]) == (10, 3)  # the stand-in's usage
     assert len(chat_server.requests) == 3
 
 
 def test_resume_skips_images_already_in_the_output(chat_server: ChatServer, tmp_path: Path, capsys) -> None:
     folder = image_folder(tmp_path, sizes=SIZES[:2])
     output = tmp_path / "out" / "captions.jsonl"
-    assert main(["run", "--task", "caption", "--api-key", "k", "-o", str(output), str(folder)]) == 0
+    assert main(["run", *OPENROUTER, "--task", "caption", "--api-key", "k", "-o", str(output), str(folder)]) == 0
     assert len(read_lines(output)) == 2
     cv2.imwrite(str(folder / "2.jpg"), make_image(*SIZES[2], seed=2))
     before = len(chat_server.requests)
 
-    code = main(["run", "--task", "caption", "--api-key", "k", "-o", str(output), str(folder)])
+    code = main(["run", *OPENROUTER, "--task", "caption", "--api-key", "k", "-o", str(output), str(folder)])
 
     captured = capsys.readouterr()
     assert code == 0, captured.err
@@ -83,7 +92,7 @@ def test_annotate_writes_decodable_images_that_differ(chat_server: ChatServer, t
     folder = image_folder(tmp_path)
     annotated = tmp_path / "annotated"
 
-    code = main(["run", "--task", "caption", "--api-key", "k", "--annotate", str(annotated), "-q", str(folder)])
+    code = main(["run", *OPENROUTER, "--task", "caption", "--api-key", "k", "--annotate", str(annotated), "-q", str(folder)])
 
     assert code == 0, capsys.readouterr().err
     for index in range(3):
@@ -108,7 +117,7 @@ def test_detections_are_serialised_and_drawn(tmp_path: Path, monkeypatch, capsys
     cv2.imwrite(str(image), make_image(200, 100))
     try:
         code = main([
-            "run", "--task", "object-detection", "--classes", "car,truck", "--api-key", "k",
+            "run", *OPENROUTER, "--task", "object-detection", "--classes", "car,truck", "--api-key", "k",
             "--annotate", str(tmp_path / "drawn"), str(image),
         ])
     finally:
@@ -129,7 +138,7 @@ def test_classification_is_serialised_as_the_block_gives_it(tmp_path: Path, monk
     image = tmp_path / "road.jpg"
     cv2.imwrite(str(image), make_image(120, 80))
     try:
-        code = main(["run", "--task", "classification", "--classes", "car", "--classes", "truck,bicycle", "--api-key", "k", str(image)])
+        code = main(["run", *OPENROUTER, "--task", "classification", "--classes", "car", "--classes", "truck,bicycle", "--api-key", "k", str(image)])
     finally:
         server.stop()
     captured = capsys.readouterr()
@@ -146,9 +155,9 @@ def test_api_key_comes_from_the_environment_and_is_never_printed(chat_server: Ch
     image = tmp_path / "a.jpg"
     cv2.imwrite(str(image), make_image(32, 32))
 
-    assert main(["run", "--task", "ocr", str(image)]) == 0
+    assert main(["run", *OPENROUTER, "--task", "ocr", str(image)]) == 0
     monkeypatch.setenv("LLAMA_VISION_API_KEY", "sk-llama-first")
-    assert main(["run", "--task", "ocr", str(image)]) == 0
+    assert main(["run", *OPENROUTER, "--task", "ocr", str(image)]) == 0
 
     captured = capsys.readouterr()
     assert [r.headers["authorization"] for r in chat_server.requests] == ["Bearer sk-or-from-env", "Bearer sk-llama-first"]
@@ -165,7 +174,7 @@ def test_a_rejected_key_is_one_error_line_without_the_key(tmp_path: Path, monkey
     image = tmp_path / "a.jpg"
     cv2.imwrite(str(image), make_image(32, 32))
     try:
-        code = main(["run", "--task", "caption", "--api-key", "sk-secret-123", "--max-retries", "0", str(image)])
+        code = main(["run", *OPENROUTER, "--task", "caption", "--api-key", "sk-secret-123", "--max-retries", "0", str(image)])
     finally:
         server.stop()
     captured = capsys.readouterr()
@@ -180,7 +189,7 @@ def test_an_undecodable_file_gets_its_own_error_line(chat_server: ChatServer, tm
     folder = image_folder(tmp_path, sizes=SIZES[:1])
     (folder / "broken.jpg").write_bytes(b"not a jpeg")
 
-    code = main(["run", "--task", "caption", "--api-key", "k", str(folder)])
+    code = main(["run", *OPENROUTER, "--task", "caption", "--api-key", "k", str(folder)])
 
     captured = capsys.readouterr()
     assert code == 0, captured.err
@@ -192,7 +201,64 @@ def test_an_undecodable_file_gets_its_own_error_line(chat_server: ChatServer, tm
 
 
 def test_a_missing_path_is_an_error(tmp_path: Path, capsys) -> None:
-    code = main(["run", "--task", "caption", "--api-key", "k", str(tmp_path / "nope")])
+    code = main(["run", *OPENROUTER, "--task", "caption", "--api-key", "k", str(tmp_path / "nope")])
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("error: no such file or folder")
     assert os.path.basename(str(tmp_path / "nope")) in err
+
+
+def test_without_a_provider_the_run_says_where_the_model_runs(tmp_path: Path, monkeypatch, capsys) -> None:
+    for name in ("CLOUDFLARE_ACCOUNT_ID", "LLAMA_VISION_BASE_URL", "LLAMA_VISION_OLLAMA_BASE_URL", "LLAMA_VISION_MODEL_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    image = tmp_path / "a.jpg"
+    cv2.imwrite(str(image), make_image(32, 32))
+
+    code = main(["run", "--task", "caption", str(image)])
+
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    for needed in ("CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN", "ollama pull llama3.2-vision", "'11B - Ollama'", "--base-url", "--model-path", "OpenRouter no longer hosts"):
+        assert needed in err
+
+
+def test_cloudflare_is_the_default_when_its_credentials_are_set_and_tokens_are_totalled(cloudflare, tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-must-stay-home")
+    folder = image_folder(tmp_path)
+
+    code = main(["run", "--task", "caption", str(folder)])
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    lines = stdout_lines(captured.out)
+    assert [line["output"] for line in lines] == ["64x48", "80x60", "100x50"]
+    assert all(request.headers["authorization"] == f"Bearer {cloudflare.token}" for request in cloudflare.server.requests)
+    inputs = sum(line["input_tokens"] for line in lines)
+    outputs = sum(line["output_tokens"] for line in lines)
+    assert inputs > 0 and outputs == 3  # one word per reply
+    assert f"3 image(s) done, 0 with errors; tokens: {inputs} in, {outputs} out" in captured.err
+
+
+def test_a_run_in_which_every_image_failed_exits_1(chat_server: ChatServer, tmp_path: Path, capsys) -> None:
+    chat_server.responder = lambda request: (500, {"error": {"message": "overloaded", "code": 500}})
+    folder = image_folder(tmp_path, sizes=SIZES[:2])
+
+    code = main(["run", *OPENROUTER, "--task", "caption", "--api-key", "k", "--max-retries", "0", str(folder)])
+
+    captured = capsys.readouterr()
+    assert code == 1
+    assert [line["error_status"] for line in stdout_lines(captured.out)] == [True, True]
+    assert "every image failed (2)" in captured.err
+
+
+def test_a_run_with_some_answers_exits_0(chat_server: ChatServer, tmp_path: Path, capsys) -> None:
+    folder = image_folder(tmp_path, sizes=SIZES[:2])
+    chat_server.responder = lambda request: (
+        (500, {"error": {"message": "overloaded", "code": 500}})
+        if request.image().shape[1] == 64
+        else (200, chat_completion("ok"))
+    )
+
+    code = main(["run", *OPENROUTER, "--task", "caption", "--api-key", "k", "--max-retries", "0", str(folder)])
+
+    assert code == 0
+    assert "1 with errors" in capsys.readouterr().err

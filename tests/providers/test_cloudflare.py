@@ -30,9 +30,9 @@ def _backend(account, **settings):
     return cloudflare.create_backend(MODEL, ProviderSettings(**{**values, **settings}))
 
 
-def _request(width=40, height=30, system="be exact", text="read it", **generation):
+def _request(width=40, height=30, text="read it", **generation):
     return VisionRequest(
-        prompt=Prompt(system=system, text=text),
+        prompt=Prompt(text=text),
         image=encode_image(make_image(width, height)),
         generation=Generation(max_tokens=64, temperature=0.2, **generation),
     )
@@ -47,10 +47,7 @@ def test_request_on_the_wire(account):
     assert received.path == f"/client/v4/accounts/{account.account_id}/ai/run/@cf/meta/llama-3.2-11b-vision-instruct"
     assert received.headers["authorization"] == f"Bearer {account.token}"
     assert received.body == {
-        "messages": [
-            {"role": "system", "content": "be exact"},
-            {"role": "user", "content": "read it"},
-        ],
+        "messages": [{"role": "user", "content": "read it"}],
         "image": list(request.image.data),
         "max_tokens": 64,
         "temperature": 0.2,
@@ -63,11 +60,6 @@ def test_request_on_the_wire(account):
     }
     assert received.image_bytes() == request.image.data
     assert account.schema_errors == []
-
-
-def test_no_system_message_when_the_task_has_none(account):
-    _backend(account).complete(_request(system=None))
-    assert account.server.requests[0].body["messages"] == [{"role": "user", "content": "read it"}]
 
 
 def test_account_id_from_the_environment(account, monkeypatch):
@@ -134,7 +126,7 @@ def test_cloudflare_errors_carry_their_message(account, change, message):
 
 
 def test_limits_are_checked_before_sending(account):
-    with pytest.raises(ConfigurationError, match="the user message is 131073 characters; Cloudflare Workers AI takes at most 131072"):
+    with pytest.raises(ConfigurationError, match="the prompt is 131073 characters; Cloudflare Workers AI takes at most 131072"):
         _backend(account).complete(_request(text="x" * 131_073))
     assert account.server.requests == []
 

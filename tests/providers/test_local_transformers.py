@@ -7,6 +7,7 @@ their own copy of the checkpoint, so they get their own cache entry and batcher.
 
 import io
 import logging
+import re
 import shutil
 import socket
 import threading
@@ -18,12 +19,13 @@ from PIL import Image
 
 from llama_vision_block.errors import ProviderError
 from llama_vision_block.images import EncodedImage, encode_image
-from llama_vision_block.prompts import Prompt
+from llama_vision_block.prompts import Prompt, build_prompt
+from llama_vision_block.tasks import TASK_TYPES
 from llama_vision_block.providers.base import Generation, ProviderSettings, Reply, VisionRequest
 from llama_vision_block.providers import local_transformers
 from llama_vision_block.providers.local_model_cache import MODEL_CACHE
 from support.images import make_image
-from support.tiny_mllama import build_tiny_mllama
+from support.tiny_mllama import SYSTEM_WITH_IMAGE_ERROR, build_tiny_mllama
 
 MODEL = "meta-llama/Llama-3.2-11B-Vision-Instruct"
 GREEDY = Generation(max_tokens=8, temperature=0.0)
@@ -61,7 +63,7 @@ def widen_gathering(backend):
 def make_requests(count, generation=GREEDY):
     return [
         VisionRequest(
-            prompt=Prompt(system="Be brief." if i % 2 else None, text=f"What is in picture {i}?"),
+            prompt=Prompt(text=f"What is in picture {i}?" + (" Be brief." if i % 2 else "")),
             image=encode_image(make_image(40 + 9 * i, 30 + 4 * i, seed=i)),
             generation=generation,
         )
@@ -110,6 +112,7 @@ def test_concurrent_requests_are_batched_and_each_caller_gets_its_own_reply(own_
 
     together = run_concurrently(backend, requests)
 
+    # Replies compare with their token counts: padding in a batch counts for no row.
     assert together == alone
     batches = backend.stats.batch_sizes[6:]
     assert sum(batches) == 6 and max(batches) <= 4 and max(batches) > 1
@@ -124,6 +127,7 @@ def test_a_reply_is_cut_off_exactly_when_it_hit_max_tokens(own_checkpoint):
         reply = backend.complete(request)
         generated = backend.stats.new_tokens - before
         assert 0 < generated <= 24
+        assert reply.output_tokens == generated
         if generated < 24:
             assert not reply.cut_off
         if reply.cut_off:
@@ -287,16 +291,47 @@ def test_model_path_from_the_environment(tiny_checkpoint, monkeypatch):
     assert backend.batch_size == local_transformers.DEFAULT_BATCH_SIZE_CPU
 
 
-def test_prompt_puts_the_system_turn_first_and_the_image_before_the_text(tiny_checkpoint):
+@pytest.mark.parametrize("task_type", TASK_TYPES)
+def test_every_task_renders_in_metas_prompt_format(tiny_checkpoint, task_type):
     processor = backend_for(tiny_checkpoint).loaded.processor
-    with_system = local_transformers.render_prompt(processor, Prompt(system="Be brief.", text="What?"))
-    assert with_system == (
-        "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
-        "<|start_header_id|>user<|end_header_id|>\n\n<|image|>What?<|eot_id|>"
-        "<|start_header_id|>assistant<|end_header_id|>\n\n"
+    prompt = build_prompt(task_type, prompt="How many cars?", classes=["car", "bus"], output_structure={"count": "cars"})
+    rendered = local_transformers.render_prompt(processor, prompt)
+    # Meta's documented format for Llama 3.2 Vision: one user turn, the image
+    # first, then the instructions; no system turn.
+    assert rendered == (
+        "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n"
+        f"<|image|>{prompt.text}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
     )
-    without = local_transformers.render_prompt(processor, Prompt(system=None, text="What?"))
-    assert "system" not in without and without.index("<|image|>") < without.index("What?")
+
+
+def test_the_test_checkpoint_refuses_a_system_message_beside_an_image_as_metas_does(tiny_checkpoint):
+    processor = backend_for(tiny_checkpoint).loaded.processor
+    messages = [
+        {"role": "system", "content": [{"type": "text", "text": "Be brief."}]},
+        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "What?"}]},
+    ]
+    with pytest.raises(Exception, match=re.escape(SYSTEM_WITH_IMAGE_ERROR)):
+        processor.apply_chat_template(messages, add_generation_prompt=True)
+    text_only = [messages[0], {"role": "user", "content": [{"type": "text", "text": "What?"}]}]
+    assert "<|start_header_id|>system" in processor.apply_chat_template(text_only, add_generation_prompt=True)
+
+
+def test_a_template_that_refuses_the_prompt_stops_the_step_with_its_message(own_checkpoint):
+    backend = backend_for(own_checkpoint)
+    backend.loaded.processor.chat_template = "{{ raise_exception('This checkpoint takes no images.') }}"
+    with pytest.raises(ProviderError, match="the checkpoint's chat template refused the prompt: This checkpoint takes no images.") as caught:
+        backend.complete(make_requests(1)[0])
+    assert caught.value.fails_every_request
+
+
+def test_input_tokens_count_the_rendered_prompt(tiny_checkpoint):
+    backend = backend_for(tiny_checkpoint)
+    (request,) = make_requests(1)
+    text = local_transformers.render_prompt(backend.loaded.processor, request.prompt)
+    expected = len(backend.loaded.processor.tokenizer(text, add_special_tokens=False)["input_ids"])
+    reply = backend.complete(request)
+    assert reply.input_tokens == expected > 5
+    assert 0 < reply.output_tokens <= GREEDY.max_tokens
 
 
 def test_images_are_decoded_upright_in_rgb():

@@ -10,7 +10,7 @@ from llama_vision_block.providers.openai_chat import OpenAIChatBackend
 from support.chat_server import ChatServer, chat_completion
 from support.images import make_image
 
-REQUEST_ARGS = dict(prompt=Prompt(system=None, text="hi"), generation=Generation(max_tokens=5, temperature=0.2))
+REQUEST_ARGS = dict(prompt=Prompt(text="hi"), generation=Generation(max_tokens=5, temperature=0.2))
 
 
 def _complete(base_url):

@@ -36,7 +36,7 @@ def test_request_goes_to_the_base_url_from_the_environment(chat_server):
         GENERATION,
     )
     request = VisionRequest(
-        prompt=Prompt(system="be brief", text="what is it?"),
+        prompt=Prompt(text="what is it?"),
         image=encode_image(make_image(30, 20)),
         generation=Generation(max_tokens=12, temperature=0.0),
     )
@@ -46,7 +46,6 @@ def test_request_goes_to_the_base_url_from_the_environment(chat_server):
     (received,) = chat_server.requests
     assert received.headers["authorization"] == "Bearer sk-or-1"
     assert received.body["messages"] == [
-        {"role": "system", "content": "be brief"},
         {
             "role": "user",
             "content": [
@@ -61,7 +60,7 @@ def test_request_goes_to_the_base_url_from_the_environment(chat_server):
 
 def _request(**generation):
     return VisionRequest(
-        prompt=Prompt(system=None, text="hi"),
+        prompt=Prompt(text="hi"),
         image=encode_image(make_image(8, 8)),
         generation=Generation(max_tokens=12, temperature=0.0, **generation),
     )
@@ -83,20 +82,33 @@ def test_unset_sampling_parameters_are_not_sent(chat_server):
     assert not {"top_p", "top_k", "seed", "repetition_penalty"} & set(chat_server.requests[0].body)
 
 
-def test_withdrawn_variant_names_the_label_and_the_alternatives(chat_server):
-    chat_server.responder = lambda request: (
-        404,
-        {"error": {"message": "No endpoints found for meta-llama/llama-3.2-90b-vision-instruct:free.", "code": 404}},
+@pytest.mark.parametrize(
+    "status,message",
+    [
+        (400, "meta-llama/llama-3.2-11b-vision-instruct is not a valid model ID"),
+        (404, "No endpoints found for meta-llama/llama-3.2-11b-vision-instruct."),
+    ],
+)
+def test_a_model_openrouter_does_not_serve_stops_the_step_and_names_the_route(chat_server, status, message):
+    chat_server.responder = lambda request: (status, {"error": {"message": message, "code": status}})
+    backend = openrouter.create_backend("meta-llama/llama-3.2-11b-vision-instruct", ProviderSettings(api_key="k"))
+    with pytest.raises(openrouter.ModelNotServed) as caught:
+        backend.complete(_request())
+    text = str(caught.value)
+    assert text.startswith(
+        f"OpenRouter (HTTP {status}): OpenRouter no longer hosts Llama 3.2 Vision "
+        f"(meta-llama/llama-3.2-11b-vision-instruct: {message}). "
+        "Set the environment variable LLAMA_VISION_OPENROUTER_ROUTE to one of the live model_version labels"
     )
-    backend = openrouter.create_backend("meta-llama/llama-3.2-90b-vision-instruct:free", ProviderSettings(api_key="k"))
+    assert "'11B - Cloudflare Workers AI'" in text and "'11B - Ollama'" in text
+    assert "- OpenRouter'" not in text  # no withdrawn label is offered
+    assert caught.value.fails_every_request and not caught.value.retryable
+
+
+def test_other_bad_requests_stay_per_image_errors(chat_server):
+    chat_server.responder = lambda request: (400, {"error": {"message": "max_tokens is too large", "code": 400}})
+    backend = openrouter.create_backend("m", ProviderSettings(api_key="k"))
     with pytest.raises(ProviderError) as caught:
         backend.complete(_request())
-    message = str(caught.value)
-    assert message.startswith(
-        "OpenRouter (HTTP 404): model_version '90B (Free) - OpenRouter' "
-        "(meta-llama/llama-3.2-90b-vision-instruct:free) is no longer served by OpenRouter "
-        "(No endpoints found for meta-llama/llama-3.2-90b-vision-instruct:free.)"
-    )
-    assert "'11B - Cloudflare Workers AI'" in message and "'11B (Regular) - OpenRouter'" in message
-    assert "'90B (Free) - OpenRouter'," not in message
-    assert caught.value.fails_every_request
+    assert not isinstance(caught.value, openrouter.ModelNotServed)
+    assert not caught.value.fails_every_request

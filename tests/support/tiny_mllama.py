@@ -1,10 +1,10 @@
 """A tiny, randomly initialised Llama 3.2 Vision (Mllama) checkpoint, built offline.
 
 `build_tiny_mllama(directory)` writes a complete Hugging Face-format checkpoint
-(config, safetensors weights, tokenizer, image processor, processor with a
-Llama-3.2-style chat template) of a few hundred KB into `directory`, so the
-local-transformers backend can be tested on CPU through the same loading path it
-uses for the real 11B/90B weights. Nothing is downloaded: the tokenizer is trained
+(config, safetensors weights, tokenizer, image processor, and a processor whose
+chat template follows Meta's rules for Llama 3.2 Vision) of a few hundred KB into
+`directory`, so the local-transformers backend (and `transformers serve`) can be
+tested on CPU through the same loading path as the real 11B/90B weights. Nothing is downloaded: the tokenizer is trained
 on the spot with `tokenizers`, the weights come from a seeded random init.
 
 `save_mllama_checkpoint(model, directory, processor)` saves any Mllama model with
@@ -51,9 +51,25 @@ def llama3_special_tokens() -> List[str]:
     return names
 
 
-# Llama 3.2 Vision's template, trimmed to what the backend sends: an optional
-# system turn, then a user turn whose image part becomes `<|image|>`.
+# Our own chat template, written to Meta's rules for Llama 3.2 Vision (the
+# template shipped with Llama-3.2-11B/90B-Vision-Instruct behaves the same on
+# these points): a system message beside an image is refused with Meta's
+# message, and a turn renders as
+# `<|start_header_id|>ROLE<|end_header_id|>\n\n` + content + `<|eot_id|>`, an
+# image part as `<|image|>`. Meta's template also adds a dated system turn to
+# prompts without an image; the block never sends one, so it is left out.
+SYSTEM_WITH_IMAGE_ERROR = "Prompting with images is incompatible with system messages."
 CHAT_TEMPLATE = (
+    "{%- set found = namespace(image=false, system=false) %}"
+    "{%- for message in messages %}"
+    "{%- if message['role'] == 'system' %}{%- set found.system = true %}{%- endif %}"
+    "{%- if message['content'] is not string %}{%- for part in message['content'] %}"
+    "{%- if part['type'] == 'image' %}{%- set found.image = true %}{%- endif %}"
+    "{%- endfor %}{%- endif %}"
+    "{%- endfor %}"
+    "{%- if found.image and found.system %}"
+    "{{- raise_exception('" + SYSTEM_WITH_IMAGE_ERROR + "') }}"
+    "{%- endif %}"
     "{{- bos_token }}"
     "{%- for message in messages %}"
     "{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' }}"
