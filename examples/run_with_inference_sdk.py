@@ -2,12 +2,13 @@
 
 Start the server with this plugin loaded (see docs/cli.md), then:
 
-    OPENROUTER_API_KEY=sk-or-... python examples/run_with_inference_sdk.py \
+    CLOUDFLARE_API_TOKEN=... python examples/run_with_inference_sdk.py \
         --api-url http://127.0.0.1:9001 \
         examples/workflows/structured_answering.json examples/images/street_sign.jpg
 
 The workflow JSON is sent as the specification; the server runs it and the
-outputs come back as JSON.
+outputs come back as JSON. The server needs CLOUDFLARE_ACCOUNT_ID in its own
+environment; the token travels as the workflow's `api_key` input.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("image")
     parser.add_argument("--api-url", default="http://127.0.0.1:9001")
     args = parser.parse_args(argv)
-    outputs = run(args.api_url, args.workflow, args.image, os.environ.get("OPENROUTER_API_KEY"))
+    outputs = run(args.api_url, args.workflow, args.image, os.environ.get("CLOUDFLARE_API_TOKEN"))
     json.dump(outputs, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

@@ -1,18 +1,19 @@
 """Runs a workflow JSON with the llama_vision_block plugin on one or more images.
 
-    OPENROUTER_API_KEY=sk-or-... python examples/run_workflow.py \
+    CLOUDFLARE_ACCOUNT_ID=... CLOUDFLARE_API_TOKEN=... python examples/run_workflow.py \
         examples/workflows/caption.json examples/images/street_sign.jpg
 
 The images become the workflow input `image` (a batch when several are given);
 `--param NAME=VALUE` sets other inputs (VALUE is parsed as JSON when it can be).
-The input `api_key` defaults to $OPENROUTER_API_KEY. Prints the outputs as JSON.
+The input `api_key` defaults to the key of the provider the workflow's Llama
+steps run on ($CLOUDFLARE_API_TOKEN for Cloudflare Workers AI); no other
+provider's key is ever filled in. Prints the outputs as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any, Dict, List, Optional
 
@@ -32,6 +33,7 @@ def run(workflow_path: str, image_paths: List[str], params: Dict[str, Any]) -> L
 
     # Adds the plugin to $WORKFLOWS_PLUGINS and builds the engine, steps run locally.
     from llama_vision_block.cli.engine import compile_workflow
+    from llama_vision_block.cli.workflow import workflow_api_key
 
     with open(workflow_path) as file:
         definition = json.load(file)
@@ -43,7 +45,7 @@ def run(workflow_path: str, image_paths: List[str], params: Dict[str, Any]) -> L
         images.append(image)
     input_names = {item["name"] for item in definition.get("inputs", [])}
     if "api_key" in input_names and "api_key" not in params:
-        params["api_key"] = os.environ.get("OPENROUTER_API_KEY")
+        params["api_key"] = workflow_api_key(definition, params)
     return compile_workflow(definition).run(
         runtime_parameters={"image": images if len(images) > 1 else images[0], **params},
         serialize_results=True,

@@ -1,24 +1,26 @@
-"""Every example workflow runs against a loopback OpenRouter: in process, and on the real server."""
+"""Every example workflow runs against loopback providers: in process, and on the real server."""
 
 import json
 import runpy
 from pathlib import Path
 
 import pytest
+from inference.core.workflows.errors import StepExecutionError
 
-from support.chat_server import ChatServer, chat_completion
+from support.chat_server import ChatServer, ollama
 from support.inference_server import running_server
+from support.tiny_mllama import build_tiny_mllama
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+WORKFLOWS = EXAMPLES / "workflows"
 IMAGE = str(EXAMPLES / "images" / "street_sign.jpg")
 run_workflow = runpy.run_path(str(EXAMPLES / "run_workflow.py"))["main"]
 
 FENCED = "```json\n{}\n```"
-# example -> (the model's reply, what the workflow's outputs must hold)
-CASES = {
-    "caption.json": ("A red car drives past a green MAIN ST sign.", {"caption": "A red car drives past a green MAIN ST sign."}),
+# Cloudflare example -> (the model's reply, what the workflow's outputs must hold)
+CLOUDFLARE_CASES = {
+    "caption.json": ("A red car drives past a green MAIN ST sign.", {"caption": "A red car drives past a green MAIN ST sign.", "output_tokens": 10}),
     "detailed_caption.json": ("A red car on a grey road; a green sign reads MAIN ST, EXIT 12.", {"answer": "A red car on a grey road; a green sign reads MAIN ST, EXIT 12."}),
-    "seed_ocr.json": ("MAIN ST\nEXIT 12", {"text": "MAIN ST\nEXIT 12"}),
     "unconstrained.json": ("A car is driving along a road.", {"answer": "A car is driving along a road."}),
     "visual_question_answering.json": ("Red.", {"answer": "Red."}),
     "classification.json": (FENCED.format('{"class_name": "car", "confidence": 0.9}'), {"prediction.top": "car", "prediction.confidence": 0.9}),
@@ -35,6 +37,7 @@ CASES = {
         {"predictions.predictions.0.class": "car", "predictions.predictions.0.width": pytest.approx(212.4, abs=0.01)},
     ),
 }
+OTHER_EXAMPLES = ["ollama_caption.json", "local_gpu_caption.json", "openrouter/caption.json", "openrouter/seed_ocr.json"]
 
 
 def _lookup(outputs, dotted):
@@ -44,35 +47,104 @@ def _lookup(outputs, dotted):
     return value
 
 
-def test_every_example_workflow_is_covered():
-    assert sorted(p.name for p in (EXAMPLES / "workflows").glob("*.json")) == sorted(CASES)
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_example_runs_in_process(name, chat_server, capsys, monkeypatch):
-    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-example")
-    reply, expected = CASES[name]
-    chat_server.responder = lambda request: (200, chat_completion(reply))
-
-    assert run_workflow([str(EXAMPLES / "workflows" / name), IMAGE]) == 0
-
+def _run(capsys, name, *extra):
+    assert run_workflow([str(WORKFLOWS / name), IMAGE, *extra]) == 0
     (outputs,) = json.loads(capsys.readouterr().out)
+    return outputs
+
+
+def test_every_example_workflow_is_covered():
+    found = sorted(str(path.relative_to(WORKFLOWS)) for path in WORKFLOWS.rglob("*.json"))
+    assert found == sorted([*CLOUDFLARE_CASES, *OTHER_EXAMPLES])
+
+
+@pytest.mark.parametrize("name", sorted(CLOUDFLARE_CASES))
+def test_example_runs_on_cloudflare_in_process(name, cloudflare, capsys, monkeypatch):
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-must-stay-home")
+    reply, expected = CLOUDFLARE_CASES[name]
+    cloudflare.reply = lambda request: reply
+
+    outputs = _run(capsys, name)
+
     for dotted, value in expected.items():
         assert _lookup(outputs, dotted) == value, dotted
-    assert chat_server.requests[0].headers["authorization"] == "Bearer sk-or-example"
-    assert chat_server.requests[0].image().shape[:2] == (480, 720)
+    (request,) = cloudflare.server.requests
+    assert request.headers["authorization"] == f"Bearer {cloudflare.token}"  # the stand-in checks it too
+    assert request.image().shape[:2] == (480, 720)
+    assert "sk-or-must-stay-home" not in json.dumps(request.body)
+    assert cloudflare.schema_errors == []
 
 
-def test_the_inference_sdk_example_against_the_real_server(monkeypatch):
-    reply, _ = CASES["structured_answering.json"]
-    chat = ChatServer(responder=lambda request: (200, chat_completion(reply))).start()
-    monkeypatch.setenv("OPENROUTER_BASE_URL", chat.base_url)  # inherited by the server
-    run = runpy.run_path(str(EXAMPLES / "run_with_inference_sdk.py"))["run"]
+def test_the_main_job_accepts_the_licence_only_when_asked(cloudflare, capsys):
+    cloudflare.license_accepted = False
+    with pytest.raises(StepExecutionError, match="has not accepted Meta's Llama 3.2 Community License"):
+        run_workflow([str(WORKFLOWS / "caption.json"), IMAGE])
+    assert cloudflare.agreements == 0
+    capsys.readouterr()  # the engine's log of the failed step
+
+    outputs = _run(capsys, "caption.json", "--param", "accept_llama_license=true")
+    assert outputs["caption"] == "720x480" and cloudflare.agreements == 1
+
+
+def test_the_ollama_example_needs_nothing_but_the_server(capsys, monkeypatch):
+    server = ChatServer(responder=ollama(), base_path="/v1").start()
+    monkeypatch.setenv("LLAMA_VISION_OLLAMA_BASE_URL", server.base_url)
     try:
-        with running_server() as url:
-            (outputs,) = run(url, str(EXAMPLES / "workflows" / "structured_answering.json"), IMAGE, "sk-or-example")
+        outputs = _run(capsys, "ollama_caption.json")
     finally:
-        chat.stop()
+        server.stop()
+    assert outputs == {"caption": "720x480", "output_tokens": 3}
+    assert "authorization" not in server.requests[0].headers
+
+
+def test_the_local_gpu_example_runs_a_checkpoint_in_process(capsys, tmp_path):
+    checkpoint = build_tiny_mllama(tmp_path / "tiny")
+    outputs = _run(capsys, "local_gpu_caption.json", "--param", f"model_path={checkpoint}")
+    assert isinstance(outputs["caption"], str) and outputs["output_tokens"] > 0
+
+
+def test_the_seed_example_runs_where_the_operator_routes_it(cloudflare, capsys, monkeypatch):
+    monkeypatch.setenv("LLAMA_VISION_OPENROUTER_ROUTE", "11B - Cloudflare Workers AI")
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-must-stay-home")
+    cloudflare.reply = lambda request: "MAIN ST\nEXIT 12"
+
+    assert _run(capsys, "openrouter/seed_ocr.json") == {"text": "MAIN ST\nEXIT 12"}
+    assert cloudflare.server.requests[0].headers["authorization"] == f"Bearer {cloudflare.token}"
+
+
+def test_a_routed_openrouter_example_sends_no_key_to_ollama(capsys, monkeypatch):
+    server = ChatServer(responder=ollama(), base_path="/v1").start()
+    monkeypatch.setenv("LLAMA_VISION_OLLAMA_BASE_URL", server.base_url)
+    monkeypatch.setenv("LLAMA_VISION_OPENROUTER_ROUTE", "11B - Ollama")
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-must-stay-home")
+    try:
+        outputs = _run(capsys, "openrouter/caption.json", "--param", "api_key=sk-or-given-anyway")
+    finally:
+        server.stop()
+    assert outputs == {"caption": "720x480"}
+    (request,) = server.requests
+    assert "authorization" not in request.headers
+    assert "sk-or" not in json.dumps(request.body)
+
+
+def test_without_a_route_the_openrouter_example_fails_and_names_the_setting(chat_server, monkeypatch):
+    monkeypatch.delenv("LLAMA_VISION_OPENROUTER_ROUTE", raising=False)
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-example")
+    chat_server.responder = lambda request: (
+        400,
+        {"error": {"message": f"{request.body['model']} is not a valid model ID", "code": 400}},
+    )
+    with pytest.raises(StepExecutionError, match="LLAMA_VISION_OPENROUTER_ROUTE"):
+        run_workflow([str(WORKFLOWS / "openrouter" / "seed_ocr.json"), IMAGE])
+    assert len(chat_server.requests) == 1  # the step stopped at the first answer
+
+
+def test_the_inference_sdk_example_against_the_real_server(cloudflare, monkeypatch):
+    reply, _ = CLOUDFLARE_CASES["structured_answering.json"]
+    cloudflare.reply = lambda request: reply
+    run = runpy.run_path(str(EXAMPLES / "run_with_inference_sdk.py"))["run"]
+    with running_server() as url:  # inherits the Cloudflare settings of the environment
+        (outputs,) = run(url, str(WORKFLOWS / "structured_answering.json"), IMAGE, cloudflare.token)
     assert outputs["structured_output"] == {"street": "MAIN ST", "exit": 12}
     assert (outputs["street"], outputs["exit"]) == ("MAIN ST", 12)
-    assert chat.requests[0].headers["authorization"] == "Bearer sk-or-example"
+    assert cloudflare.server.requests[0].headers["authorization"] == f"Bearer {cloudflare.token}"

@@ -14,7 +14,7 @@ import pytest
 
 from llama_vision_block.cli import main
 from llama_vision_block.cli.serve import OFFLINE_LATCH_ENV
-from support.chat_server import ChatServer
+from support.chat_server import ChatServer, ollama
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_SCRIPT = Path(sys.executable).parent / "llama-vision"
@@ -65,15 +65,35 @@ def subprocesses() -> Iterator[Dict[str, Tuple[int, str]]]:
             output.close()
 
 
-def test_workflow_runs_the_example_against_a_loopback_server(chat_server: ChatServer, capsys) -> None:
+def test_workflow_runs_the_example_against_a_loopback_server(cloudflare, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-must-stay-home")
     code = main([
         "workflow", str(REPO / "examples/workflows/caption.json"),
-        "--image", f"image={REPO / 'examples/images/street_sign.jpg'}", "--param", "api_key=k",
+        "--image", f"image={REPO / 'examples/images/street_sign.jpg'}",
     ])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert json.loads(captured.out) == [{"caption": "720x480"}]
-    assert chat_server.requests[0].headers["authorization"] == "Bearer k"
+    (outputs,) = json.loads(captured.out)
+    assert outputs["caption"] == "720x480" and outputs["output_tokens"] == 1
+    # The api_key input was filled from the Cloudflare token: the provider the step runs on.
+    assert cloudflare.server.requests[0].headers["authorization"] == f"Bearer {cloudflare.token}"
+
+
+def test_workflow_fills_no_key_for_a_provider_that_needs_none(monkeypatch, capsys, tmp_path) -> None:
+    server = ChatServer(responder=ollama(), base_path="/v1").start()
+    monkeypatch.setenv("LLAMA_VISION_OLLAMA_BASE_URL", server.base_url)
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-must-stay-home")
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "cf-must-stay-home")
+    definition = json.loads((REPO / "examples/workflows/caption.json").read_text())
+    definition["steps"][0]["model_version"] = "11B - Ollama"
+    path = tmp_path / "ollama.json"
+    path.write_text(json.dumps(definition))
+    try:
+        code = main(["workflow", str(path), "--image", f"image={REPO / 'examples/images/street_sign.jpg'}"])
+    finally:
+        server.stop()
+    assert code == 0, capsys.readouterr().err
+    assert "authorization" not in server.requests[0].headers
 
 
 def test_workflow_errors_name_the_problem(tmp_path: Path, capsys) -> None:
