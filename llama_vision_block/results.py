@@ -51,6 +51,8 @@ def reply_outputs(
     outputs = _empty_outputs(output=reply, classes=classes)
     outputs.update(input_tokens=input_tokens, output_tokens=output_tokens)
     problems = []
+    if not reply.strip():  # never an empty answer that claims success
+        problems.append("the model answered with an empty reply")
     if cut_off_at is not None:
         problems.append(
             f"the reply was cut off at max_tokens={cut_off_at}; raise `max_tokens` "

@@ -41,8 +41,11 @@ def test_local_model_answers_every_image_in_order_and_loads_once(checkpoint):
     assert all(isinstance(o["output"], str) for o in first)
     # A random model rarely ends its turn: a reply that stops at max_tokens says so.
     cut_off = "the reply was cut off at max_tokens=6; raise `max_tokens` for complete answers"
-    assert {o["error_message"] for o in first} <= {"", cut_off}
-    assert all(o["error_status"] == (o["error_message"] == cut_off) for o in first)
+    # It may also write only special tokens, which decode to nothing: never a success.
+    empty = "the model answered with an empty reply"
+    assert {o["error_message"] for o in first} <= {"", cut_off, empty, f"{empty}; {cut_off}"}
+    assert all(o["error_status"] == bool(o["error_message"]) for o in first)
+    assert all(o["error_status"] or o["output"].strip() for o in first)
     assert [o["output"] for o in first] == [o["output"] for o in second]  # greedy: deterministic
     assert MODEL_CACHE.load_count() - loads_before <= 1  # the second run reused the model
 

@@ -53,6 +53,13 @@ def test_structured_answer_has_every_requested_key():
     assert outputs["error_status"] is False
 
 
+@pytest.mark.parametrize("task_type", TASK_TYPES)
+def test_an_empty_reply_is_never_a_success(task_type):
+    outputs = _outputs(task_type, " \n", {"a": "b"})
+    assert outputs["error_status"] is True
+    assert outputs["error_message"].startswith("the model answered with an empty reply")
+
+
 def test_unparseable_structured_answer_is_an_error_not_an_exception():
     outputs = _outputs("structured-answering", "I cannot see any sign.", {"street": "name"})
     assert outputs["structured_output"] is None
