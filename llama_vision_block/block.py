@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
 
 from inference.core.workflows import environment
@@ -18,7 +18,7 @@ from inference.core.workflows.prototypes.block import (
 )
 
 from llama_vision_block.concurrency import map_concurrently, prefetched
-from llama_vision_block.errors import InvalidImageError, ProviderError
+from llama_vision_block.errors import InvalidImageError, ProviderError, redact
 from llama_vision_block.images import EncodedImage, prepare_image
 from llama_vision_block.manifest import EXECUTION_ENGINE_COMPATIBILITY, BlockManifest
 from llama_vision_block.model_versions import (
@@ -110,6 +110,7 @@ class LlamaVisionBlockV1(WorkflowBlock):
             task_type=task_type,
             classes=classes,
             output_structure=output_structure,
+            secret=api_key,
         )
         workers = (
             max_concurrent_requests
@@ -144,6 +145,8 @@ class ImageQuestion:
     task_type: str
     classes: Optional[List[str]]
     output_structure: Optional[Mapping[str, str]]
+    # The step's key: a server that echoes it in a reply must not put it in an output.
+    secret: Optional[str] = field(default=None, repr=False)
 
     def __call__(
         self, item: Tuple[str, WorkflowImageData, "Future[EncodedImage]"]
@@ -161,7 +164,7 @@ class ImageQuestion:
             return failure_outputs(message, self.classes)
         return reply_outputs(
             self.task_type,
-            reply.text,
+            redact(reply.text, self.secret),
             image,
             self.classes,
             self.output_structure,

@@ -73,10 +73,13 @@ def is_retryable_status(status_code: int) -> bool:
     return status_code in RETRYABLE_STATUSES or 500 <= status_code <= 599
 
 REDACTED = "[redacted]"
+# Shorter "keys" (test placeholders, a stray letter) would cut words out of replies;
+# every real provider key is far longer.
+MIN_SECRET_CHARS = 8
 
 
 def redact(text: str, secret: Optional[str]) -> str:
     """`text` with every occurrence of `secret` replaced, for provider text we pass on."""
-    if not secret:
+    if not secret or len(secret) < MIN_SECRET_CHARS:
         return text
     return text.replace(secret, REDACTED)

@@ -39,7 +39,7 @@ from llama_vision_block.model_versions import (
 )
 from llama_vision_block.prompts import class_list_problem, prompt_length_problem
 from llama_vision_block.providers import cloudflare, local_transformers, ollama, openai_compatible
-from llama_vision_block.sampling import SAMPLING_RANGES, check_sampling_value
+from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
 from llama_vision_block.tasks import (
     CLASSIFICATION_TASKS,
     DETECTION_TASKS,
@@ -239,8 +239,10 @@ class BlockManifest(WorkflowBlockManifest):
     )
     max_tokens: int = Field(
         default=500,
-        description="Maximum number of tokens the model can generate in it's response.",
+        description="Maximum number of tokens the model can generate in it's response; "
+        f"2-{MAX_TOKENS_LIMIT}.",
         gt=1,
+        le=MAX_TOKENS_LIMIT,
     )
     temperature: Union[float, Selector(kind=[FLOAT_KIND])] = Field(
         default=0.1,
@@ -280,8 +282,10 @@ class BlockManifest(WorkflowBlockManifest):
     )
     request_timeout: float = Field(
         default=120.0,
-        description="Seconds one request may take before it counts as failed (and is "
-        "retried).",
+        description="Seconds one attempt may take, all of it (connecting, sending, "
+        "receiving), before it counts as failed (and is retried). An image takes at most "
+        "(max_retries + 1) x request_timeout plus the waits between attempts (each at "
+        "most 120 s); see docs/security.md.",
         gt=0,
         le=900,
     )

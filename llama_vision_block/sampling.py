@@ -13,6 +13,11 @@ from llama_vision_block.errors import ConfigurationError
 
 Number = Union[int, float]
 
+# The most tokens a step may ask for: bounds what one caller can make a shared
+# server (or the local GPU) generate, far above any answer the tasks ask for (a
+# dense page of OCR is a few thousand tokens).
+MAX_TOKENS_LIMIT = 8192
+
 # name -> (minimum, maximum), inclusive; from the Workers AI schema of the model,
 # except temperature, which keeps the seed block's 0.0-2.0.
 SAMPLING_RANGES: Dict[str, Tuple[Number, Number]] = {

@@ -108,7 +108,7 @@ def test_step_wide_errors_stop_at_once_with_one_error(chat_server, status):
     [
         ((200, chat_completion("")), "images[0]: OpenRouter: answered with an empty reply (no content)"),
         ((200, chat_completion(None)), "images[0]: OpenRouter: answered with an empty reply (no content)"),
-        ((200, "<html><body>Welcome to nginx</body></html>"), "images[0]: OpenRouter: answered with a body that is not JSON: '<html><body>Welcome to nginx</body></html>'"),
+        ((200, "<html><body>Welcome to nginx</body></html>"), "images[0]: OpenRouter: answered with a body that is not a JSON object"),  # never quoted
         ((200, {"error": {"message": "Upstream error", "code": 400}}), "images[0]: OpenRouter (HTTP 400): answered without a reply: Upstream error"),
     ],
 )

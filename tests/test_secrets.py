@@ -67,7 +67,7 @@ def test_cloudflare_failure(caplog, capfd, monkeypatch):
         {"code": 5006, "message": f"bad request from {r.headers.get('authorization')}"}]})
     step = {"type": "llama_vision_block/llama_3_2_vision@v1", "task_type": "caption",
             "model_version": "11B - Cloudflare Workers AI", "api_key": "$inputs.api_key",
-            "cloudflare_account_id": "acct", "max_retries": 0}
+            "cloudflare_account_id": "0123456789abcdef0123456789abcdef", "max_retries": 0}
     with serving(responder) as server:
         everything = _run_and_capture(step, {cloudflare.API_BASE_ENV: f"{server.origin}/client/v4"}, caplog, capfd, monkeypatch)
     assert "bad request from" in everything and SENTINEL not in everything
@@ -97,3 +97,10 @@ def test_manifest_repr_hides_the_key():
          "task_type": "caption", "api_key": SENTINEL}
     )
     assert SENTINEL not in repr(manifest) and SENTINEL not in str(manifest)
+
+
+def test_redaction_leaves_words_alone_for_placeholder_keys():
+    from llama_vision_block.errors import redact
+
+    assert redact("a truck", "k") == "a truck"  # too short to be a key
+    assert redact("key sk-abcdefgh0 here", "sk-abcdefgh0") == "key [redacted] here"

@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Dict, Iterator, List, Optional, Set, TextIO
+from typing import Any, Dict, Iterator, List, Optional, Set, TextIO, Tuple
 
 from llama_vision_block.cli.errors import CliError, UsageError
 from llama_vision_block.cli.options import (
@@ -106,12 +106,14 @@ def _open_output(output: Optional[str]) -> TextIO:
     return file
 
 
-def _chunks(items: List[str], size: int) -> Iterator[List[str]]:
+def _chunks(items: List[str], size: int) -> Iterator[Tuple[int, List[str]]]:
     for start in range(0, len(items), size):
-        yield items[start : start + size]
+        yield start, items[start : start + size]
 
 
-def _run_chunk(engine: Any, paths: List[str], api_key: Optional[str], task: str, annotate_dir: Optional[str]) -> List[Dict[str, Any]]:
+def _run_chunk(engine: Any, paths: List[str], start: int, api_key: Optional[str], task: str, annotate_dir: Optional[str]) -> List[Dict[str, Any]]:
+    """Runs the images at `paths` (the run's images from index `start` on) and returns
+    their records; messages number images across the whole run, not the chunk."""
     from llama_vision_block.cli.annotate import write_annotated
     from llama_vision_block.cli.engine import load_image
     from llama_vision_block.cli.serialize import failed_record, record
@@ -127,8 +129,12 @@ def _run_chunk(engine: Any, paths: List[str], api_key: Optional[str], task: str,
         if api_key:
             parameters["api_key"] = api_key
         results = engine.run(runtime_parameters=parameters)
-        for image, result in zip(loaded, results):
+        for position, (image, result) in enumerate(zip(loaded, results)):
             outputs = result["llama"]
+            run_index = start + paths.index(image.path)
+            outputs["error_message"] = outputs["error_message"].replace(
+                f"images[{position}]", f"images[{run_index}]"
+            )
             records[image.path] = record(image.path, outputs)
             if annotate_dir:
                 write_annotated(annotate_dir, image.path, image.pixels, task, outputs)
@@ -159,8 +165,8 @@ def run_command(args: argparse.Namespace) -> int:
     out = _open_output(args.output)
     try:
         with tqdm(total=len(todo), unit="image", file=sys.stderr, disable=quiet) as progress:
-            for chunk in _chunks(todo, args.chunk_size):
-                for line in _run_chunk(engine, chunk, api_key, task, args.annotate):
+            for start, chunk in _chunks(todo, args.chunk_size):
+                for line in _run_chunk(engine, chunk, start, api_key, task, args.annotate):
                     tally.add(line)
                     out.write(json.dumps(line, ensure_ascii=False) + "\n")
                 out.flush()

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from typing import Any, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 from llama_vision_block.cli.engine import enable_plugin
 from llama_vision_block.cli.errors import CliError
@@ -22,6 +22,15 @@ EPILOG = """examples:
 
 The server runs with OFFLINE_MODE=true unless --online is given: inference then never
 calls the Roboflow API, and workflows are sent inline (POST /workflows/run).
+
+Whoever POSTs a workflow is a caller the server does not trust, so the server starts
+closed: a step may name only the servers you configured (LLAMA_VISION_BASE_URL,
+LLAMA_VISION_OLLAMA_BASE_URL), no model path and no device. Each setting you set
+yourself is kept as you set it:
+  OPENAI_COMPATIBLE_ALLOWED_BASE_URLS=http://gpu-1:8000/v1,http://gpu-2:8000/v1   (or '*' for any)
+  LLAMA_VISION_MODEL_ROOTS=/models          folders a step's model_path may lie in
+  LLAMA_VISION_ALLOWED_DEVICES=cuda:0,cuda:1   devices a step may name
+docs/security.md has every setting.
 """
 # inference_models decides OFFLINE_MODE once per process and publishes the decision
 # here, for child processes; a restart that changes it must not inherit it.
@@ -40,11 +49,18 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=serve_command)
 
 
-def prepare_environment(offline: bool = True) -> None:
-    """Sets WORKFLOWS_PLUGINS (and OFFLINE_MODE) for a server; do it before importing inference."""
+def prepare_environment(offline: bool = True) -> Dict[str, str]:
+    """Sets WORKFLOWS_PLUGINS (and OFFLINE_MODE) for a server, and closes what callers
+    may reach where the operator left it open (`access.closed_server_defaults`); do it
+    before importing inference. Returns the settings it closed."""
+    from llama_vision_block.access import closed_server_defaults
+
     enable_plugin()
     if offline:
         os.environ["OFFLINE_MODE"] = "true"
+    closed = closed_server_defaults(os.environ)
+    os.environ.update(closed)
+    return closed
 
 
 def offline_mode_in_effect() -> bool:
@@ -94,11 +110,12 @@ def build_app(offline: Optional[bool] = None) -> Any:
         return HttpInterface(model_manager).app
 
 
-def _restart_offline(argv: List[str]) -> int:
-    """Runs this command again in a fresh process, where OFFLINE_MODE=true takes effect."""
+def _restart(argv: List[str]) -> int:
+    """Runs this command again in a fresh process, where the settings made here
+    (OFFLINE_MODE=true, the closed defaults) take effect from inference's import on."""
     if os.environ.get(RESTARTED_ENV):
         raise CliError("OFFLINE_MODE=true did not take effect; check OFFLINE_MODE in the environment and .env")
-    env = dict(os.environ, OFFLINE_MODE="true", **{RESTARTED_ENV: "1"})
+    env = dict(os.environ, **{RESTARTED_ENV: "1"})
     env.pop(OFFLINE_LATCH_ENV, None)
     command = [sys.executable, "-m", "llama_vision_block.cli", *argv]
     if os.name == "posix":
@@ -110,10 +127,13 @@ def _restart_offline(argv: List[str]) -> int:
 
 def serve_command(args: argparse.Namespace) -> int:
     offline = not args.online
-    prepare_environment(offline=offline)
-    if offline and not offline_mode_in_effect():
-        # Importing this package imported inference, which latched OFFLINE_MODE.
-        return _restart_offline(args.argv)
+    closed = prepare_environment(offline=offline)
+    if (offline and not offline_mode_in_effect()) or closed:
+        # Importing this package imported inference, which latched OFFLINE_MODE and
+        # its own OPENAI_COMPATIBLE_ALLOWED_BASE_URLS (for its core blocks).
+        for name, value in closed.items():
+            sys.stderr.write(f"llama-vision serve: {name}={value!r} (closed to callers; see --help)\n")
+        return _restart(args.argv)
     import uvicorn
 
     app = build_app(offline=offline)

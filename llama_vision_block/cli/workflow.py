@@ -19,9 +19,10 @@ EPILOG = """examples:
 --image NAME=PATH given more than once for the same NAME makes that input a batch.
 --param values are parsed as JSON when they can be (numbers, lists, objects), else
 taken as text. The input `api_key`, when the workflow has one and no --param sets it,
-defaults to $LLAMA_VISION_API_KEY, else to the key of the provider that the
-workflow's Llama steps run on ($CLOUDFLARE_API_TOKEN for Cloudflare Workers AI), and
-to nothing when they run on different providers or on one that needs no key.
+defaults to the key of the provider that the workflow's Llama steps run on
+($CLOUDFLARE_API_TOKEN for Cloudflare Workers AI), and to nothing when they run on
+different providers or on one that needs no key: a workflow file that names its own
+server never receives one of your keys.
 """
 
 
@@ -85,14 +86,13 @@ def _parameters(args: argparse.Namespace, definition: Dict[str, Any]) -> Dict[st
 
 
 def workflow_api_key(definition: Dict[str, Any], parameters: Optional[Dict[str, Any]] = None) -> Optional[str]:
-    """The key for the workflow's `api_key` input: $LLAMA_VISION_API_KEY, else the
-    variable of the one provider every Llama step of the workflow runs on; None when
-    the steps run on several providers, on one that needs no key, or the provider
-    cannot be told before the run."""
-    from llama_vision_block.cli.options import API_KEY_ENV, key_env_for
+    """The key for the workflow's `api_key` input: the variable of the one provider
+    every Llama step of the workflow runs on; None when the steps run on several
+    providers, on one that needs no key (where a workflow's own base_url could
+    point anywhere), or the provider cannot be told before the run. Never the
+    generic $LLAMA_VISION_API_KEY, which is `run`'s, for steps the user wrote."""
+    from llama_vision_block.cli.options import key_env_for
 
-    if os.environ.get(API_KEY_ENV):
-        return os.environ[API_KEY_ENV]
     envs = {key_env_for(label) for label in llama_model_versions(definition, parameters or {})}
     if len(envs) != 1 or None in envs:
         return None

@@ -9,7 +9,7 @@ from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.images import EncodedImage
 from llama_vision_block.model_versions import PROVIDER_NAMES
 from llama_vision_block.prompts import Prompt
-from llama_vision_block.sampling import SAMPLING_RANGES, check_sampling_value
+from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,9 @@ class Generation:
 
     def __post_init__(self) -> None:
         # Values from selectors reach here unchecked by the manifest.
-        if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or self.max_tokens < 2:
-            raise ConfigurationError(f"`max_tokens` must be a whole number above 1; got {self.max_tokens!r}.")
+        tokens = self.max_tokens
+        if isinstance(tokens, bool) or not isinstance(tokens, int) or not 2 <= tokens <= MAX_TOKENS_LIMIT:
+            raise ConfigurationError(f"`max_tokens` must be a whole number from 2 to {MAX_TOKENS_LIMIT}; got {tokens!r}.")
         for name in SAMPLING_RANGES:
             object.__setattr__(self, name, check_sampling_value(name, getattr(self, name)))
 

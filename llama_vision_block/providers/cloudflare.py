@@ -9,6 +9,7 @@ envelope: `{"result": {"response": ...}, "success": true, "errors": []}`.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from typing import Any, Dict
 
@@ -24,12 +25,15 @@ from llama_vision_block.providers.base import (
     require_api_key,
     usage_token_counts,
 )
-from llama_vision_block.providers.clients import CLIENTS, POOL_LIMITS, client_key
+from llama_vision_block.providers.clients import CLIENTS, client_key
+from llama_vision_block.providers.replies import clip, max_reply_bytes, redirect_message
+from llama_vision_block.providers.transport import ReplyTooLarge, attempt, http_client
 from llama_vision_block.retries import parse_retry_after
 
 API_BASE_ENV = "CLOUDFLARE_API_BASE_URL"
 DEFAULT_API_BASE = "https://api.cloudflare.com/client/v4"
 ACCOUNT_ID_ENV = "CLOUDFLARE_ACCOUNT_ID"
+ACCOUNT_ID = re.compile(r"[0-9a-fA-F]{32}")
 NAME = PROVIDER_NAMES["cloudflare"]
 # The model's input schema limits message contents (prompts.MAX_MESSAGE_CHARS);
 # checked before anything is sent. Its temperature limit, 5, is wider than the
@@ -60,12 +64,7 @@ class CloudflareBackend:
         self._url = f"{api_base.rstrip('/')}/accounts/{account_id}/ai/run/{model}"
         self._api_key = api_key
         self._timeout_s = timeout_s
-        self._client = CLIENTS.get(
-            client_key(NAME, api_base, api_key),
-            lambda: httpx.Client(
-                headers={"Authorization": f"Bearer {api_key}"}, limits=POOL_LIMITS
-            ),
-        )
+        self._client_key = client_key(NAME, api_base)
         self._accept_license = accept_license
         self._agreement_lock = threading.Lock()
         self._agreed = False
@@ -90,14 +89,19 @@ class CloudflareBackend:
                 self._agreed = True
 
     def _run(self, body: Dict[str, Any]) -> Any:
+        headers = {"Authorization": f"Bearer {self._api_key}"}
         try:
-            response = self._client.post(self._url, json=body, timeout=self._timeout_s)
+            with CLIENTS.lease(self._client_key, http_client) as client:
+                with attempt(self._timeout_s, max_reply_bytes()):
+                    response = client.post(self._url, json=body, headers=headers, timeout=self._timeout_s)
         except httpx.TimeoutException:
             raise ProviderError(
                 NAME, f"no answer within {self._timeout_s} s (request_timeout)", retryable=True
             ) from None
         except httpx.TransportError:
             raise ProviderError(NAME, f"could not connect to {self._url}", retryable=True) from None
+        except ReplyTooLarge as error:
+            raise ProviderError(NAME, str(error)) from None
         return read_envelope(response, self._api_key)
 
 
@@ -108,6 +112,12 @@ def create_backend(model: str, settings: ProviderSettings) -> CloudflareBackend:
         raise ConfigurationError(
             "`cloudflare_account_id` is required for Cloudflare Workers AI: set it on "
             f"the step or in the environment variable {ACCOUNT_ID_ENV}."
+        )
+    if not isinstance(account_id, str) or not ACCOUNT_ID.fullmatch(account_id):
+        # It goes into the URL's path: anything else could rewrite the path.
+        raise ConfigurationError(
+            "`cloudflare_account_id` must be a Cloudflare account id: 32 hexadecimal "
+            "characters (the dashboard's Account ID)."
         )
     if not isinstance(settings.cloudflare_accept_llama_license, bool):  # from a selector
         raise ConfigurationError(
@@ -150,6 +160,8 @@ def read_envelope(response: httpx.Response, api_key: str = "") -> Any:
     Provider text may echo what it was sent: `api_key` is redacted from it.
     """
     retry_after = parse_retry_after(response.headers.get("retry-after"))
+    if 300 <= response.status_code < 400:
+        raise ProviderError(NAME, redirect_message(), response.status_code, retryable=False)
     try:
         envelope = response.json()
     except ValueError:
@@ -157,7 +169,7 @@ def read_envelope(response: httpx.Response, api_key: str = "") -> Any:
     if not isinstance(envelope, dict):
         raise ProviderError(
             NAME,
-            redact(f"answered with a body that is not a JSON object: {response.text[:200]!r}", api_key),
+            "answered with a body that is not a JSON object",
             response.status_code,
             retry_after=retry_after,
         )
@@ -173,7 +185,7 @@ def read_envelope(response: httpx.Response, api_key: str = "") -> Any:
             fails_every_request=True,
         )
     if response.status_code != 200 or not envelope.get("success", False):
-        messages = "; ".join(_error_text(error) for error in errors) or response.text[:200]
+        messages = clip("; ".join(_error_text(error) for error in errors)) or "no error message"
         raise ProviderError(
             NAME,
             redact(messages, api_key),

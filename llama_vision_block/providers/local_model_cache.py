@@ -2,7 +2,7 @@
 
 A model is loaded once per process for each (resolved path, device, dtype) and
 shared by every run and every workflow step that names it; each loaded model
-owns one `MicroBatcher` (one worker thread). Loading is thread-safe: steps that
+owns one `MicroBatcher` (one worker thread). The cache is bounded (see `ModelCache`). Loading is thread-safe: steps that
 start at once wait for the same load instead of loading twice. `load_count(key)`
 tells how many loads happened (tests use it); `clear()` frees everything.
 
@@ -12,18 +12,29 @@ Loading never touches the network: `local_files_only=True` on every
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from llama_vision_block.errors import ProviderError
 from llama_vision_block.providers.local_batcher import PROVIDER, MicroBatcher
 from llama_vision_block.providers.local_generation import is_out_of_memory
+from llama_vision_block.settings import int_setting
 
 logger = logging.getLogger(__name__)
+MAX_MODELS_ENV = "LLAMA_VISION_MAX_LOADED_MODELS"
+# One 11B model takes ~21 GB of GPU memory in bf16: one per process is the safe
+# default, and a caller who names another model replaces it rather than adds to it.
+DEFAULT_MAX_MODELS = 1
+
+
+def max_loaded_models() -> int:
+    """The bound from `$LLAMA_VISION_MAX_LOADED_MODELS` (default 1)."""
+    return int_setting(MAX_MODELS_ENV, DEFAULT_MAX_MODELS)
 
 
 @dataclass(frozen=True)
@@ -46,12 +57,18 @@ class LoadedModel:
 
 
 class ModelCache:
-    """Loaded models by `ModelKey`; one load per key, however many callers."""
+    """Loaded models by `ModelKey`; one load per key, however many callers.
 
-    def __init__(self, loader: Optional[Callable[[ModelKey], LoadedModel]] = None) -> None:
+    At most `$LLAMA_VISION_MAX_LOADED_MODELS` (default 1) models stay loaded: a new
+    one first unloads the least recently used models that no request is using, and
+    is refused while every loaded model is in use."""
+
+    def __init__(self, loader: Optional[Callable[[ModelKey], LoadedModel]] = None, max_models: int = 0) -> None:
         self._loader = loader or load_model
+        self._max = max_models
         self._lock = threading.Lock()
-        self._models: Dict[ModelKey, LoadedModel] = {}
+        self._models: "OrderedDict[ModelKey, LoadedModel]" = OrderedDict()
+        self._leases: Counter = Counter()
         self._key_locks: Dict[ModelKey, threading.Lock] = {}
         self._loads: Counter = Counter()
 
@@ -60,17 +77,57 @@ class ModelCache:
         with self._lock:
             loaded = self._models.get(key)
             if loaded is not None:
+                self._models.move_to_end(key)
                 return loaded
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:
             with self._lock:
                 loaded = self._models.get(key)
             if loaded is None:
+                self._make_room()
                 loaded = self._loader(key)
                 with self._lock:
                     self._models[key] = loaded
                     self._loads[key] += 1
             return loaded
+
+    @contextlib.contextmanager
+    def lease(self, key: ModelKey) -> Iterator[LoadedModel]:
+        """The loaded model for `key`, which is not unloaded while the block runs."""
+        while True:
+            loaded = self.get(key)
+            with self._lock:
+                if self._models.get(key) is loaded:  # not unloaded in between
+                    self._leases[key] += 1
+                    break
+        try:
+            yield loaded
+        finally:
+            with self._lock:
+                self._leases[key] -= 1
+
+    def _make_room(self) -> None:
+        limit = self._max or max_loaded_models()
+        with self._lock:
+            idle = [key for key in self._models if self._leases[key] == 0]
+            excess = len(self._models) + 1 - limit
+            if excess > len(idle):
+                raise ProviderError(
+                    PROVIDER,
+                    f"this server keeps at most {limit} loaded model(s) "
+                    f"(${MAX_MODELS_ENV}) and every one is in use; try again later, or "
+                    "ask the operator to raise the limit.",
+                    retryable=True,
+                )
+            evicted = [self._models.pop(key) for key in idle[: max(excess, 0)]]
+        for entry in evicted:
+            logger.info("unloading %s to make room for another model", entry.key.path)
+            entry.batcher.close()
+        if evicted and any(entry.key.device.startswith("cuda") for entry in evicted):
+            import torch
+
+            del evicted
+            torch.cuda.empty_cache()
 
     def load_count(self, key: Optional[ModelKey] = None) -> int:
         """How many times `key` (or, without a key, any model) was loaded."""
@@ -84,7 +141,7 @@ class ModelCache:
     def clear(self) -> None:
         """Stops every batcher and drops every model (load counts are kept)."""
         with self._lock:
-            loaded, self._models = list(self._models.values()), {}
+            loaded, self._models = list(self._models.values()), OrderedDict()
         for entry in loaded:
             entry.batcher.close()
 

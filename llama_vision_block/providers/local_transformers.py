@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 from typing import Any, List, Optional
 
+from llama_vision_block.access import check_device, check_model_path
 from llama_vision_block.errors import ConfigurationError, ProviderError
 from llama_vision_block.images import EncodedImage
 from llama_vision_block.prompts import Prompt
@@ -50,7 +51,12 @@ _DEVICE = re.compile(r"cuda(?::(\d+))?")
 
 def create_backend(model: str, settings: ProviderSettings) -> "LocalTransformersBackend":
     """A backend that runs the checkpoint at `model_path`; `model` names it in messages."""
+    # What the caller chose is checked against the operator's settings first.
+    if settings.device is not None and str(settings.device).strip():
+        check_device(str(settings.device))
     path = resolve_model_path(settings.model_path, model)
+    if settings.model_path and str(settings.model_path).strip():
+        check_model_path(path)
     check_checkpoint(path, model)
     torch = _import_torch()
     device = resolve_device(settings.device, torch)
@@ -95,7 +101,9 @@ class LocalTransformersBackend:
             generation=request.generation,
             batch_limit=self._batch_limit(request.generation),
         )
-        return self.loaded.batcher.submit(job).result()
+        # Leased: another step's model cannot unload this one while it answers.
+        with MODEL_CACHE.lease(self.loaded.key) as loaded:
+            return loaded.batcher.submit(job).result()
 
     def _batch_limit(self, generation: Generation) -> int:
         # A seeded, sampled reply must not depend on which other images happened

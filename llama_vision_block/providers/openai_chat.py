@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Dict, Optional
 
+import httpx
 import openai
 
 from llama_vision_block.errors import ProviderError, redact
 from llama_vision_block.prompts import to_chat_messages
 from llama_vision_block.providers.base import Reply, VisionRequest, usage_token_counts
-from llama_vision_block.providers.clients import CLIENTS, POOL_LIMITS, client_key
+from llama_vision_block.providers.clients import CLIENTS, client_key
+from llama_vision_block.providers.replies import (
+    envelope_message,
+    max_reply_bytes,
+    redirect_message,
+)
+from llama_vision_block.providers.transport import ReplyTooLarge, attempt, budgeted_transport
 from llama_vision_block.retries import parse_retry_after
 
 
 class OpenAIChatBackend:
-    """Sends each request through one `openai.OpenAI` client that owns the transport."""
+    """Sends each request through a shared `openai.OpenAI` client that owns the
+    transport; the key travels in each request's own Authorization header."""
 
     def __init__(
         self,
@@ -27,19 +36,21 @@ class OpenAIChatBackend:
     ) -> None:
         self.provider = provider
         self.model = model
+        self.base_url = base_url
         self._api_key = api_key
         self._timeout_s = timeout_s
-        self._client = CLIENTS.get(
-            client_key(provider, base_url, api_key, default_headers),
-            lambda: openai.OpenAI(
-                base_url=base_url,
-                # "" sends no Authorization header. None would make the SDK fall back
-                # to $OPENAI_API_KEY and send that key to whatever server this is.
-                api_key=api_key or "",
-                default_headers=default_headers,
-                max_retries=0,  # retries.py owns retrying; the SDK must not stack its own
-                http_client=openai.DefaultHttpxClient(limits=POOL_LIMITS),
-            ),
+        self._default_headers = default_headers
+        self._client_key = client_key(provider, base_url, default_headers)
+
+    def _create_client(self) -> openai.OpenAI:
+        return openai.OpenAI(
+            base_url=self.base_url,
+            # "" sends no Authorization header of the client's own. None would make
+            # the SDK fall back to $OPENAI_API_KEY and send that key to this server.
+            api_key="",
+            default_headers=self._default_headers,
+            max_retries=0,  # retries.py owns retrying; the SDK must not stack its own
+            http_client=openai.DefaultHttpxClient(transport=budgeted_transport(), follow_redirects=False),
         )
 
     def complete(self, request: VisionRequest) -> Reply:
@@ -53,57 +64,57 @@ class OpenAIChatBackend:
             # vLLM, SGLang and llama.cpp read what they know of these from the body.
             **request.generation.optional_parameters(),
         }
+        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         try:
-            # The SDK's low-level post (its documented way to call any endpoint)
-            # keeps its transport, time limits and typed errors, and skips the
-            # typed-parameter transformation of `chat.completions.create`, which
-            # walks the whole base64 image: half the client CPU per request.
-            response = self._client.post(
-                "/chat/completions",
-                body=body,
-                cast_to=object,
-                options={"timeout": self._timeout_s},
-            )
+            with CLIENTS.lease(self._client_key, self._create_client) as client:
+                with attempt(self._timeout_s, max_reply_bytes()):
+                    # The SDK's low-level post (its documented way to call any
+                    # endpoint) keeps its transport and typed errors, and skips the
+                    # typed-parameter transformation of `chat.completions.create`,
+                    # which walks the whole base64 image: half the client CPU.
+                    response = client.post(
+                        "/chat/completions",
+                        body=body,
+                        cast_to=httpx.Response,
+                        options={"timeout": self._timeout_s, "headers": headers},
+                    )
         except openai.APIStatusError as error:
-            raise self._error(
-                _status_error_message(error),
-                error.status_code,
-                retry_after=parse_retry_after(error.response.headers.get("retry-after")),
-            ) from None
+            raise self._status_error(error) from None
         except openai.APITimeoutError:
-            raise self._error(
-                f"no answer within {self._timeout_s} s (request_timeout)", retryable=True
-            ) from None
-        except openai.APIConnectionError:
-            raise self._error(
-                f"could not connect to {self._client.base_url}", retryable=True
-            ) from None
-        except openai.APIResponseValidationError as error:
-            raise self._error(f"answered with a malformed body: {error.message}") from None
+            raise self._timeout_error() from None
+        except openai.APIConnectionError as error:
+            if isinstance(error.__cause__, ReplyTooLarge):
+                raise self._error(str(error.__cause__)) from None
+            if isinstance(error.__cause__, httpx.TimeoutException):
+                raise self._timeout_error() from None
+            raise self._error(f"could not connect to {self.base_url}", retryable=True) from None
+        except ReplyTooLarge as error:  # raised while reading an error's body
+            raise self._error(str(error)) from None
         return self._read_reply(response)
 
-    def _read_reply(self, response: Any) -> Reply:
+    def _read_reply(self, response: httpx.Response) -> Reply:
         """The first choice as a `Reply`, or a `ProviderError` that says why there is none.
 
         OpenRouter sometimes answers 200 with an `error` envelope instead of choices.
         """
-        if not isinstance(response, dict):  # a proxy's page, not JSON
-            raise self._error(f"answered with a body that is not JSON: {str(response)[:200]!r}")
-        choices = response.get("choices")
+        try:
+            payload = json.loads(response.content)
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):  # a proxy's page, whatever its content type
+            raise self._error("answered with a body that is not a JSON object")
+        choices = payload.get("choices")
         if not choices or not isinstance(choices, list):
-            error = _error_envelope(response)
-            code = error.get("code")
-            code = code if isinstance(code, int) else None
+            code = payload.get("error", {}).get("code") if isinstance(payload.get("error"), dict) else None
             raise self._error(
-                "answered without a reply: "
-                f"{error.get('message') or 'no choices and no error message'}",
-                code,
+                f"answered without a reply: {envelope_message(payload) or 'no choices and no error message'}",
+                code if isinstance(code, int) else None,
             )
         choice = choices[0] if isinstance(choices[0], dict) else {}
         content = (choice.get("message") or {}).get("content")
         if not isinstance(content, str) or not content.strip():
             raise self._error("answered with an empty reply (no content)")
-        input_tokens, output_tokens = usage_token_counts(response.get("usage"))
+        input_tokens, output_tokens = usage_token_counts(payload.get("usage"))
         return Reply(
             text=content,
             cut_off=choice.get("finish_reason") == "length",
@@ -111,25 +122,17 @@ class OpenAIChatBackend:
             output_tokens=output_tokens,
         )
 
+    def _status_error(self, error: openai.APIStatusError) -> ProviderError:
+        status = error.status_code
+        if 300 <= status < 400:
+            return self._error(redirect_message(), status, retryable=False)
+        message = envelope_message(error.body) or "no error message"
+        retry_after = parse_retry_after(error.response.headers.get("retry-after"))
+        return self._error(message, status, retry_after=retry_after)
+
+    def _timeout_error(self) -> ProviderError:
+        return self._error(f"no answer within {self._timeout_s} s (request_timeout)", retryable=True)
+
     def _error(self, message: str, status_code: Optional[int] = None, **kwargs: Any) -> ProviderError:
         # Provider text may echo what it was sent; the key never goes further.
         return ProviderError(self.provider, redact(message, self._api_key), status_code, **kwargs)
-
-
-def _error_envelope(response: Dict[str, Any]) -> Dict[str, Any]:
-    error = response.get("error")
-    if isinstance(error, dict):
-        return error
-    return {"message": str(error)} if error else {}
-
-
-def _status_error_message(error: openai.APIStatusError) -> str:
-    body = error.body
-    if isinstance(body, dict):
-        nested = body.get("error", body)
-        if isinstance(nested, dict) and nested.get("message"):
-            return str(nested["message"])
-        if isinstance(body.get("detail"), str):  # FastAPI's envelope (`transformers serve`)
-            return body["detail"]
-    text = error.response.text.strip()
-    return text[:200] if text else error.message

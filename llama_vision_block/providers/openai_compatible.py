@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from llama_vision_block.access import check_base_url
 from llama_vision_block.model_versions import PROVIDER_NAMES
 from llama_vision_block.providers.base import ProviderSettings
 from llama_vision_block.providers.openai_chat import OpenAIChatBackend
@@ -37,12 +38,13 @@ def create_backend(model: str, settings: ProviderSettings) -> OpenAIChatBackend:
 def server_backend(
     provider: str, model: str, settings: ProviderSettings, default_base_url: str
 ) -> OpenAIChatBackend:
-    """A chat backend for a server the user runs: the step's `base_url` and
-    `served_model_name` win over the defaults; the key is sent only when given."""
+    """A chat backend for a server the user runs: the step's `base_url` (if the
+    operator allows it) and `served_model_name` win over the defaults; the key is
+    sent only when given."""
     return OpenAIChatBackend(
         provider=provider,
         model=settings.served_model_name or model,
-        base_url=settings.base_url or default_base_url,
+        base_url=check_base_url(settings.base_url) if settings.base_url else default_base_url,
         api_key=settings.api_key,
         timeout_s=settings.request_timeout_s,
     )

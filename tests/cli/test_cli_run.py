@@ -262,3 +262,18 @@ def test_a_run_with_some_answers_exits_0(chat_server: ChatServer, tmp_path: Path
 
     assert code == 0
     assert "1 with errors" in capsys.readouterr().err
+
+
+def test_messages_number_images_across_the_run_not_the_chunk(chat_server: ChatServer, tmp_path: Path, capsys) -> None:
+    folder = image_folder(tmp_path)  # 0.jpg 64 wide, 1.jpg 80, 2.jpg 100
+    chat_server.responder = lambda request: (
+        (500, {"error": {"message": "overloaded", "code": 500}})
+        if request.image().shape[1] == 100
+        else (200, chat_completion("ok"))
+    )
+
+    code = main(["run", *OPENROUTER, "--task", "caption", "--api-key", "k", "--max-retries", "0", "--chunk-size", "2", str(folder)])
+
+    assert code == 0
+    lines = stdout_lines(capsys.readouterr().out)
+    assert lines[2]["error_message"].startswith("images[2]: OpenRouter (HTTP 500): overloaded")

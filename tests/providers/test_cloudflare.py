@@ -75,7 +75,7 @@ def test_missing_account_id_names_the_property_and_the_variable():
 
 def test_missing_key_names_cloudflare():
     with pytest.raises(ConfigurationError, match="`api_key` is required for Cloudflare Workers AI"):
-        cloudflare.create_backend(MODEL, ProviderSettings(cloudflare_account_id="a"))
+        cloudflare.create_backend(MODEL, ProviderSettings(cloudflare_account_id="0" * 32))
 
 
 def test_license_refusal_says_what_to_do(account):

@@ -21,7 +21,7 @@ def _request():
 def test_a_default_install_needs_no_setting(monkeypatch):
     monkeypatch.delenv(ollama.BASE_URL_ENV, raising=False)
     backend = create_backend(MODEL_VARIANTS["11B - Ollama"], ProviderSettings(), GENERATION)
-    assert str(backend._client.base_url) == "http://localhost:11434/v1/"
+    assert backend.base_url == "http://localhost:11434/v1"
     assert backend.model == "llama3.2-vision" and backend.provider == "Ollama"
 
 

@@ -15,7 +15,7 @@ GENERATION = Generation(max_tokens=12, temperature=0.0)
 def test_defaults_to_openrouter_when_no_base_url_is_set(monkeypatch):
     monkeypatch.delenv(openrouter.BASE_URL_ENV, raising=False)
     backend = openrouter.create_backend("m", ProviderSettings(api_key="k"))
-    assert str(backend._client.base_url) == "https://openrouter.ai/api/v1/"
+    assert backend.base_url == "https://openrouter.ai/api/v1"
 
 
 @pytest.mark.parametrize("api_key", [None, ""])

@@ -32,8 +32,9 @@ def serve(port: int) -> None:
 
 
 @contextlib.contextmanager
-def running_server() -> Iterator[str]:
-    """Yields the server's URL once it answers /info."""
+def running_server(**settings: str) -> Iterator[str]:
+    """Yields the server's URL once it answers /info; `settings` are the operator's
+    environment variables (the server starts closed to callers without them)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -43,7 +44,7 @@ def running_server() -> Iterator[str]:
         log = open(Path(workdir) / "server.log", "w+")
         from llama_vision_block.cli.serve import OFFLINE_LATCH_ENV
 
-        env = {**os.environ, "OFFLINE_MODE": "true", "WORKFLOWS_PLUGINS": "llama_vision_block"}
+        env = {**os.environ, "OFFLINE_MODE": "true", "WORKFLOWS_PLUGINS": "llama_vision_block", **settings}
         # inference publishes this process's offline decision for its children;
         # the server must make its own.
         env.pop(OFFLINE_LATCH_ENV, None)

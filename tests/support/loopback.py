@@ -101,6 +101,8 @@ class LoopbackServer:
                     payload, content_type = body.encode(), "text/html"
                 else:
                     payload, content_type = json.dumps(body).encode(), "application/json"
+                headers = dict(headers)
+                content_type = headers.pop("Content-Type", content_type)  # a responder may lie
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))

@@ -36,7 +36,7 @@ def envelope(result: Any = None, errors: List[Dict[str, Any]] = ()) -> Dict[str,
 
 @dataclass
 class WorkersAI:
-    account_id: str = "acct-0123"
+    account_id: str = "0123456789abcdef0123456789abcdef"
     token: str = "cf-token-0123"
     license_accepted: bool = False
     reply: Callable[[RecordedRequest], str] = image_size_text

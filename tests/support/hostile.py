@@ -1,0 +1,66 @@
+"""Servers a caller of a shared inference server could point the block at.
+
+`TricklingServer` answers any request with a valid-looking reply, one byte at a
+time, so that only a deadline on the whole attempt can end it; it records how many
+bytes it got out before the client hung up.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import List
+
+BODY = b'{"choices": [{"message": {"role": "assistant", "content": "' + b"x" * 2000 + b'"}}]}'
+
+
+@dataclass
+class TricklingServer:
+    interval_s: float = 0.05
+    sent: List[int] = field(default_factory=list)  # bytes sent, per connection
+    _socket: socket.socket = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._socket.getsockname()
+        return f"http://{host}:{port}/v1"
+
+    @property
+    def full_reply_bytes(self) -> int:
+        return len(self._reply())
+
+    def start(self) -> "TricklingServer":
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._socket.close()
+
+    def _reply(self) -> bytes:
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n"
+        return head.encode() + BODY
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._trickle, args=(connection,), daemon=True).start()
+
+    def _trickle(self, connection: socket.socket) -> None:
+        sent = 0
+        with connection:
+            connection.settimeout(5)
+            try:
+                connection.recv(1 << 20)  # the request (its head is enough here)
+                for byte in self._reply():
+                    connection.sendall(bytes([byte]))
+                    sent += 1
+                    time.sleep(self.interval_s)
+            except OSError:
+                pass  # the client hung up
+        self.sent.append(sent)
