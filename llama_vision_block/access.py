@@ -14,6 +14,10 @@ did (`closed_server_defaults`).
   step's `model_path` must lie in; empty allows none.
 - `LLAMA_VISION_ALLOWED_DEVICES`: comma-separated devices a step may name
   (`cuda:0`, `cpu`, …); empty allows none, leaving the automatic choice.
+
+None of it matters while the server runs any caller's Python: inference's
+Custom Python blocks do unless `ALLOW_CUSTOM_PYTHON_EXECUTION_IN_WORKFLOWS` is
+false, so `llama-vision serve` turns them off too, unless the operator set it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from llama_vision_block.errors import ConfigurationError
 ALLOWED_BASE_URLS_ENV = "OPENAI_COMPATIBLE_ALLOWED_BASE_URLS"
 MODEL_ROOTS_ENV = "LLAMA_VISION_MODEL_ROOTS"
 ALLOWED_DEVICES_ENV = "LLAMA_VISION_ALLOWED_DEVICES"
+CUSTOM_PYTHON_ENV = "ALLOW_CUSTOM_PYTHON_EXECUTION_IN_WORKFLOWS"  # inference's
 
 
 def _listed(name: str, separator: str = ",") -> Optional[List[str]]:
@@ -96,8 +101,8 @@ def check_device(device: str) -> str:
 
 def closed_server_defaults(environ: Mapping[str, str]) -> Dict[str, str]:
     """The settings `llama-vision serve` adds when the operator left them unset:
-    callers reach only the servers the operator configured, name no model path and
-    pick no device."""
+    callers reach only the servers the operator configured, name no model path,
+    pick no device and run no Python of their own."""
     from llama_vision_block.providers import ollama, openai_compatible
 
     configured = [environ[name] for name in (openai_compatible.BASE_URL_ENV, ollama.BASE_URL_ENV) if environ.get(name)]
@@ -105,5 +110,6 @@ def closed_server_defaults(environ: Mapping[str, str]) -> Dict[str, str]:
         ALLOWED_BASE_URLS_ENV: ",".join(configured),
         MODEL_ROOTS_ENV: "",
         ALLOWED_DEVICES_ENV: "",
+        CUSTOM_PYTHON_ENV: "False",
     }
     return {name: value for name, value in defaults.items() if name not in environ}

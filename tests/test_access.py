@@ -7,6 +7,7 @@ import pytest
 from llama_vision_block.access import (
     ALLOWED_BASE_URLS_ENV,
     ALLOWED_DEVICES_ENV,
+    CUSTOM_PYTHON_ENV,
     MODEL_ROOTS_ENV,
     check_base_url,
     check_device,
@@ -68,5 +69,5 @@ def test_devices(monkeypatch):
 
 
 def test_closed_defaults_keep_what_the_operator_set():
-    environ = {"LLAMA_VISION_OLLAMA_BASE_URL": "http://box:11434/v1", ALLOWED_DEVICES_ENV: "cuda:0"}
+    environ = {"LLAMA_VISION_OLLAMA_BASE_URL": "http://box:11434/v1", ALLOWED_DEVICES_ENV: "cuda:0", CUSTOM_PYTHON_ENV: "True"}
     assert closed_server_defaults(environ) == {ALLOWED_BASE_URLS_ENV: "http://box:11434/v1", MODEL_ROOTS_ENV: ""}

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from inference.core.workflows.errors import StepExecutionError
 
-from llama_vision_block.access import ALLOWED_BASE_URLS_ENV, ALLOWED_DEVICES_ENV, MODEL_ROOTS_ENV
+from llama_vision_block.access import ALLOWED_BASE_URLS_ENV, ALLOWED_DEVICES_ENV, CUSTOM_PYTHON_ENV, MODEL_ROOTS_ENV
 from llama_vision_block.cli.serve import prepare_environment
 from llama_vision_block.providers.clients import CLIENTS, MAX_CLIENTS_ENV
 from llama_vision_block.providers.transport import MAX_REPLY_BYTES_ENV
@@ -78,14 +78,14 @@ def test_a_closed_server_lets_callers_use_the_servers_the_operator_allowed(monke
 
 
 def test_serve_closes_every_setting_the_operator_left_open(monkeypatch):
-    for name in (ALLOWED_BASE_URLS_ENV, MODEL_ROOTS_ENV, ALLOWED_DEVICES_ENV, "LLAMA_VISION_OLLAMA_BASE_URL"):
+    for name in (ALLOWED_BASE_URLS_ENV, MODEL_ROOTS_ENV, ALLOWED_DEVICES_ENV, CUSTOM_PYTHON_ENV, "LLAMA_VISION_OLLAMA_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LLAMA_VISION_BASE_URL", "http://gpu-box:8000/v1")
     monkeypatch.setenv(MODEL_ROOTS_ENV, "/models")  # the operator's own choice stays
 
     closed = prepare_environment(offline=False)
 
-    assert closed == {ALLOWED_BASE_URLS_ENV: "http://gpu-box:8000/v1", ALLOWED_DEVICES_ENV: ""}
+    assert closed == {ALLOWED_BASE_URLS_ENV: "http://gpu-box:8000/v1", ALLOWED_DEVICES_ENV: "", CUSTOM_PYTHON_ENV: "False"}
     assert os.environ[MODEL_ROOTS_ENV] == "/models"
 
 

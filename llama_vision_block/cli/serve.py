@@ -25,8 +25,9 @@ calls the Roboflow API, and workflows are sent inline (POST /workflows/run).
 
 Whoever POSTs a workflow is a caller the server does not trust, so the server starts
 closed: a step may name only the servers you configured (LLAMA_VISION_BASE_URL,
-LLAMA_VISION_OLLAMA_BASE_URL), no model path and no device. Each setting you set
-yourself is kept as you set it:
+LLAMA_VISION_OLLAMA_BASE_URL), no model path and no device, and inference's Custom
+Python blocks are off (ALLOW_CUSTOM_PYTHON_EXECUTION_IN_WORKFLOWS=False). Each setting
+you set yourself is kept as you set it:
   OPENAI_COMPATIBLE_ALLOWED_BASE_URLS=http://gpu-1:8000/v1,http://gpu-2:8000/v1   (or '*' for any)
   LLAMA_VISION_MODEL_ROOTS=/models          folders a step's model_path may lie in
   LLAMA_VISION_ALLOWED_DEVICES=cuda:0,cuda:1   devices a step may name
