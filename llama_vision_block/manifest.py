@@ -25,6 +25,7 @@ from inference.core.workflows.execution_engine.entities.types import (
 from inference.core.workflows.prototypes.block import WorkflowBlockManifest
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from llama_vision_block import BLOCK_TYPE, SEED_BLOCK_TYPE
 from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.images import MAX_SIDE_PX
 from llama_vision_block.model_versions import (
@@ -51,9 +52,6 @@ from llama_vision_block.tasks import (
     TaskType,
 )
 
-BLOCK_TYPE = "llama_vision_block/llama_3_2_vision@v1"
-# Workflow JSON written for inference's own (now deprecated) block keeps working.
-SEED_BLOCK_TYPE = "roboflow_core/llama_3_2_vision@v1"
 EXECUTION_ENGINE_COMPATIBILITY = ">=1.3.0,<2.0.0"
 
 

@@ -41,7 +41,10 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(block_options: bool = True) -> argparse.ArgumentParser:
+    """The command line. `block_options=False` leaves out `run`'s options derived from
+    the block's manifest, whose import brings inference: `llama-vision --help` and the
+    other commands stay light."""
     from llama_vision_block.cli import describe, run, serve, workflow
 
     parser = _Parser(
@@ -50,15 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (run, workflow, serve, describe):
+    run.add_parser(subparsers, block_options=block_options)
+    for module in (workflow, serve, describe):
         module.add_parser(subparsers)
     return parser
 
 
+def _command(argv: List[str]) -> Optional[str]:
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
 @contextlib.contextmanager
-def _quiet_logs(debug: bool) -> Iterator[None]:
+def _quiet_logs(debug: bool, keep_logs: bool = False) -> Iterator[None]:
     """Keeps INFO lines off stderr (the progress bar's place), and the engine's own
-    traceback of a failed step: the CLI reports that error in one line."""
+    traceback of a failed step: the CLI reports that error in one line. Dependencies'
+    warnings (inference's deprecation notes) are shown only with --debug; a server
+    (`keep_logs`) keeps its logs."""
     if not logging.getLogger().handlers:
         # Ours first, so a library's later basicConfig(level=INFO) is a no-op.
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
@@ -66,7 +76,7 @@ def _quiet_logs(debug: bool) -> Iterator[None]:
     quieted.update(dict.fromkeys(ENGINE_LOGGERS, logging.CRITICAL))
     loggers = [logging.getLogger(name) for name in quieted]
     levels = [logger.level for logger in loggers]
-    if not debug:
+    if not (debug or keep_logs):
         for logger, level in zip(loggers, quieted.values()):
             if logger.getEffectiveLevel() < level:
                 logger.setLevel(level)
@@ -86,14 +96,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     debug = "--debug" in argv
     secrets: List[Optional[str]] = []
     try:
-        parser = build_parser()
+        parser = build_parser(block_options=_command(argv) == "run")
         # --debug is accepted anywhere, before or after the command.
         args = parser.parse_args([arg for arg in argv if arg != "--debug"])
         if args.command is None:
             parser.print_help(sys.stderr)
             return 2
         args.argv, args.secrets = argv, secrets
-        with _quiet_logs(debug or args.command == "serve"):
+        with _quiet_logs(debug, keep_logs=args.command == "serve"):
             return int(args.handler(args) or 0)
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)

@@ -7,9 +7,6 @@ import os
 from dataclasses import dataclass
 from typing import Any, Dict
 
-import cv2
-import numpy as np
-
 from llama_vision_block.cli.errors import CliError
 
 PLUGIN = "llama_vision_block"
@@ -44,7 +41,7 @@ class LoadedImage:
     """An image file: its decoded pixels and the file's bytes as base64."""
 
     path: str
-    pixels: np.ndarray
+    pixels: Any  # np.ndarray, BGR
     encoded: str
 
     @property
@@ -60,6 +57,9 @@ def load_image(path: str) -> LoadedImage:
             data = file.read()
     except OSError as error:
         raise CliError(f"cannot read image {path!r}: {error.strerror or error}") from None
+    import cv2  # here, not at import: `llama-vision --help` stays light
+    import numpy as np
+
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if pixels is None:
         raise CliError(f"cannot decode image {path!r}: not an image file cv2 can read")

@@ -37,7 +37,7 @@ counts; the summary on stderr totals them. The exit code is 1 when every image f
 DEFAULT_CHUNK_SIZE = 16
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Any, block_options: bool = True) -> None:
     parser = subparsers.add_parser(
         "run", help=DESCRIPTION, description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -47,7 +47,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--annotate", metavar="DIR", help="write each image with its answer drawn on it into DIR, under the same file name")
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="N", help=f"images per engine run (default {DEFAULT_CHUNK_SIZE})")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary on stderr")
-    add_block_options(parser)
+    if block_options:
+        add_block_options(parser)
     parser.set_defaults(handler=run_command)
 
 

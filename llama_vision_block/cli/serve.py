@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import subprocess
 import sys
 import tempfile
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, Optional
 
 from llama_vision_block.cli.engine import enable_plugin
 from llama_vision_block.cli.errors import CliError
@@ -34,9 +33,8 @@ you set yourself is kept as you set it:
 docs/security.md has every setting.
 """
 # inference_models decides OFFLINE_MODE once per process and publishes the decision
-# here, for child processes; a restart that changes it must not inherit it.
+# here, for child processes; a server started from such a process decides its own.
 OFFLINE_LATCH_ENV = "_ROBOFLOW_INFERENCE_OFFLINE_MODE_AT_PROCESS_START"
-RESTARTED_ENV = "_LLAMA_VISION_SERVE_RESTARTED"
 
 
 def add_parser(subparsers: Any) -> None:
@@ -53,12 +51,15 @@ def add_parser(subparsers: Any) -> None:
 def prepare_environment(offline: bool = True) -> Dict[str, str]:
     """Sets WORKFLOWS_PLUGINS (and OFFLINE_MODE) for a server, and closes what callers
     may reach where the operator left it open (`access.closed_server_defaults`); do it
-    before importing inference. Returns the settings it closed."""
+    before importing inference (importing this package does not). Returns the
+    settings it closed."""
     from llama_vision_block.access import closed_server_defaults
 
     enable_plugin()
     if offline:
         os.environ["OFFLINE_MODE"] = "true"
+        if "inference_models" not in sys.modules:
+            os.environ.pop(OFFLINE_LATCH_ENV, None)
     closed = closed_server_defaults(os.environ)
     os.environ.update(closed)
     return closed
@@ -111,30 +112,11 @@ def build_app(offline: Optional[bool] = None) -> Any:
         return HttpInterface(model_manager).app
 
 
-def _restart(argv: List[str]) -> int:
-    """Runs this command again in a fresh process, where the settings made here
-    (OFFLINE_MODE=true, the closed defaults) take effect from inference's import on."""
-    if os.environ.get(RESTARTED_ENV):
-        raise CliError("OFFLINE_MODE=true did not take effect; check OFFLINE_MODE in the environment and .env")
-    env = dict(os.environ, **{RESTARTED_ENV: "1"})
-    env.pop(OFFLINE_LATCH_ENV, None)
-    command = [sys.executable, "-m", "llama_vision_block.cli", *argv]
-    if os.name == "posix":
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.execve(sys.executable, command, env)
-    return subprocess.call(command, env=env)
-
-
 def serve_command(args: argparse.Namespace) -> int:
     offline = not args.online
     closed = prepare_environment(offline=offline)
-    if (offline and not offline_mode_in_effect()) or closed:
-        # Importing this package imported inference, which latched OFFLINE_MODE and
-        # its own OPENAI_COMPATIBLE_ALLOWED_BASE_URLS (for its core blocks).
-        for name, value in closed.items():
-            sys.stderr.write(f"llama-vision serve: {name}={value!r} (closed to callers; see --help)\n")
-        return _restart(args.argv)
+    for name, value in closed.items():
+        sys.stderr.write(f"llama-vision serve: {name}={value!r} (closed to callers; see --help)\n")
     import uvicorn
 
     app = build_app(offline=offline)

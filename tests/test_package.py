@@ -1,0 +1,37 @@
+"""The package's surface: a light import, lazy block attributes, one version."""
+
+import importlib.metadata
+import subprocess
+import sys
+
+import pytest
+
+import llama_vision_block
+
+HEAVY = ("inference", "torch", "cv2", "transformers")
+PROBE = f"""
+import sys, warnings
+warnings.simplefilter("always")
+import llama_vision_block, llama_vision_block.cli
+from llama_vision_block.cli import main
+code = main(["--help"])
+print("HEAVY", sorted(m for m in {HEAVY!r} if m in sys.modules), code)
+"""
+
+
+def test_importing_the_package_and_the_cli_help_load_no_heavy_dependency():
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "HEAVY [] 0"
+    assert "Warning" not in done.stderr  # no dependency's warning, even with every filter open
+
+
+def test_the_block_and_its_manifest_load_on_first_use():
+    assert llama_vision_block.BlockManifest.__name__ == "BlockManifest"
+    assert llama_vision_block.LlamaVisionBlockV1.get_manifest() is llama_vision_block.BlockManifest
+    with pytest.raises(AttributeError):
+        llama_vision_block.load_kinds  # noqa: B018 - inference probes plugins with hasattr
+
+
+def test_the_version_lives_in_one_place():
+    assert importlib.metadata.version("llama-vision-block") == llama_vision_block.__version__
