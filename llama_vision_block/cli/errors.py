@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 USAGE_EXIT = 2
 RUNTIME_EXIT = 1
@@ -24,8 +24,6 @@ def _own_message(error: BaseException) -> str:
     from pydantic import ValidationError
 
     if isinstance(error, ValidationError):
-        from llama_vision_block.cli.options import describe_validation_error
-
         return describe_validation_error(error)
     message = getattr(error, "public_message", None) or str(error)
     message = " ".join(str(message).split())
@@ -50,3 +48,13 @@ def error_message(error: BaseException, secrets: Iterable[Optional[str]] = ()) -
         if secret:
             message = message.replace(secret, "[redacted]")
     return message
+
+
+def describe_validation_error(error: Any) -> str:
+    """A pydantic ValidationError as `field: message; ...`, without input values."""
+    parts = []
+    for item in error.errors():
+        loc = ".".join(str(part) for part in item.get("loc", ()) if not isinstance(part, int))
+        message = str(item.get("msg", "")).removeprefix("Value error, ")
+        parts.append(f"{loc}: {message}" if loc and loc not in message else message)
+    return "; ".join(dict.fromkeys(parts))

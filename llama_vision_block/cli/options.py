@@ -12,7 +12,7 @@ import json
 import os
 from typing import Any, Dict, Iterable, List, Optional, Set
 
-from llama_vision_block.cli.errors import UsageError
+from llama_vision_block.cli.errors import UsageError, describe_validation_error
 
 # Properties that are not options: the step's identity and its image input.
 NOT_OPTIONS = frozenset({"type", "name", "images"})
@@ -216,13 +216,3 @@ def validate_step(step: Dict[str, Any], has_api_key: bool) -> None:
         BlockManifest.model_validate(candidate)
     except ValidationError as error:
         raise UsageError(describe_validation_error(error)) from None
-
-
-def describe_validation_error(error: Any) -> str:
-    """A pydantic ValidationError as `field: message; ...`, without input values."""
-    parts = []
-    for item in error.errors():
-        loc = ".".join(str(part) for part in item.get("loc", ()) if not isinstance(part, int))
-        message = str(item.get("msg", "")).removeprefix("Value error, ")
-        parts.append(f"{loc}: {message}" if loc and loc not in message else message)
-    return "; ".join(dict.fromkeys(parts))
