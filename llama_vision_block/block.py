@@ -18,7 +18,7 @@ from inference.core.workflows.prototypes.block import (
 )
 
 from llama_vision_block.concurrency import map_concurrently, prefetched
-from llama_vision_block.errors import InvalidImageError, ProviderError, redact
+from llama_vision_block.errors import ImageError, StepError, redact
 from llama_vision_block.images import EncodedImage, prepare_image
 from llama_vision_block.manifest import EXECUTION_ENGINE_COMPATIBILITY, BlockManifest
 from llama_vision_block.model_versions import (
@@ -157,11 +157,12 @@ class ImageQuestion:
                 prompt=self.prompt, image=prepared.result(), generation=self.generation
             )
             reply = call_with_retries(lambda: self.backend.complete(request), self.retry_policy)
-        except (InvalidImageError, ProviderError) as error:
-            if self.fail_fast or getattr(error, "fails_every_request", False):
+        except StepError:
+            raise
+        except ImageError as error:
+            if self.fail_fast:
                 raise
-            message = str(error) if isinstance(error, InvalidImageError) else f"{name}: {error}"
-            return failure_outputs(message, self.classes)
+            return failure_outputs(error.for_image(name), self.classes)
         return reply_outputs(
             self.task_type,
             redact(reply.text, self.secret),

@@ -15,20 +15,54 @@ class LlamaVisionError(Exception):
     """Base class of every error this package raises on purpose."""
 
 
-class ConfigurationError(LlamaVisionError, ValueError):
+class StepError(LlamaVisionError):
+    """A failure every image of the step would share: the step stops with it."""
+
+
+class ImageError(LlamaVisionError):
+    """A failure of one image: it goes into that image's `error_message`."""
+
+    def for_image(self, name: str) -> str:
+        """The message for the image called `name` (`images[i]`)."""
+        return f"{name}: {self}"
+
+
+class ConfigurationError(StepError, ValueError):
     """A step property has a value the block cannot work with."""
 
 
-class InvalidImageError(LlamaVisionError, ValueError):
+class InvalidImageError(ImageError, ValueError):
     """One image of the batch cannot be sent; the others still can."""
+
+    def for_image(self, name: str) -> str:
+        return str(self)  # the message already names the image
 
 
 class IncompatibleInferenceError(LlamaVisionError, RuntimeError):
     """The installed `inference` changed internals this plugin relies on."""
 
 
-class ProviderError(LlamaVisionError, RuntimeError):
-    """A model provider failed to deliver a usable reply."""
+class ProviderError(ImageError, RuntimeError):
+    """A model provider failed to deliver a usable reply for one image.
+
+    Constructed as `ProviderError(...)`, it becomes the subclass its status (or an
+    explicit `retryable` / `fails_every_request`) calls for, as the `openai` SDK's
+    status errors do: `TransientProviderError` (worth another attempt) or
+    `StepProviderError` (a rejected key, a model not served: every image would fail).
+    """
+
+    def __new__(
+        cls,
+        provider: str,
+        message: str,
+        status_code: Optional[int] = None,
+        fails_every_request: Optional[bool] = None,
+        retryable: Optional[bool] = None,
+        retry_after: Optional[float] = None,
+    ) -> "ProviderError":
+        if cls is ProviderError:
+            cls = _kind(status_code, fails_every_request, retryable)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -42,24 +76,38 @@ class ProviderError(LlamaVisionError, RuntimeError):
         self.provider = provider
         self.status_code = status_code
         self.provider_message = message
-        # Transient (rate limit, overload, dropped connection): worth another try.
-        # Follows from the status when the caller does not say.
-        self.retryable = (
-            status_code is not None and is_retryable_status(status_code)
-            if retryable is None
-            else retryable
-        )
         # Seconds the server asked us to wait (Retry-After), if it said.
         self.retry_after = retry_after
-        # A rejected key or an unknown model: no other image would fare better,
-        # so the step stops instead of reporting the same error per image.
-        self.fails_every_request = (
-            status_code in _STEP_WIDE_STATUSES
-            if fails_every_request is None
-            else fails_every_request
-        )
         status = f" (HTTP {status_code})" if status_code is not None else ""
         super().__init__(f"{provider}{status}: {message}")
+
+    @property
+    def retryable(self) -> bool:
+        """Transient (rate limit, overload, dropped connection): worth another try."""
+        return isinstance(self, TransientProviderError)
+
+    @property
+    def fails_every_request(self) -> bool:
+        """No other image would fare better: the step stops."""
+        return isinstance(self, StepError)
+
+
+class TransientProviderError(ProviderError):
+    """A rate limit, an overload, a timeout or a dropped connection: retried."""
+
+
+class StepProviderError(ProviderError, StepError):
+    """A rejected key, an unknown model, a licence not accepted: stops the step."""
+
+
+def _kind(status_code: Optional[int], fails_every_request: Optional[bool], retryable: Optional[bool]) -> type:
+    if fails_every_request is None:
+        fails_every_request = status_code in _STEP_WIDE_STATUSES and not retryable
+    if fails_every_request:
+        return StepProviderError
+    if retryable is None:
+        retryable = status_code is not None and is_retryable_status(status_code)
+    return TransientProviderError if retryable else ProviderError
 
 
 _STEP_WIDE_STATUSES = frozenset({401, 403, 404})

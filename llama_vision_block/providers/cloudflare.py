@@ -15,7 +15,7 @@ from typing import Any, Dict
 
 import httpx
 
-from llama_vision_block.errors import ConfigurationError, ProviderError, redact
+from llama_vision_block.errors import ConfigurationError, ProviderError, StepProviderError, redact
 from llama_vision_block.model_versions import PROVIDER_NAMES
 from llama_vision_block.prompts import MAX_MESSAGE_CHARS
 from llama_vision_block.providers.base import (
@@ -44,7 +44,7 @@ LICENSE_ERROR_CODE = 5016
 LICENSE_AGREEMENT = {"prompt": "agree"}
 
 
-class LicenseNotAccepted(ProviderError):
+class LicenseNotAccepted(StepProviderError):
     """The account has not yet accepted the Llama 3.2 Community License."""
 
 
@@ -182,7 +182,6 @@ def read_envelope(response: httpx.Response, api_key: str = "") -> Any:
             "to true to accept it (this sends the prompt 'agree' once), or send "
             "{\"prompt\": \"agree\"} to the model yourself.",
             response.status_code,
-            fails_every_request=True,
         )
     if response.status_code != 200 or not envelope.get("success", False):
         messages = clip("; ".join(_error_text(error) for error in errors)) or "no error message"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from llama_vision_block.errors import ProviderError
+from llama_vision_block.errors import ProviderError, StepProviderError
 from llama_vision_block.model_versions import OPENROUTER_ROUTE_ENV, PROVIDER_NAMES, live_labels
 from llama_vision_block.providers.base import (
     ProviderSettings,
@@ -31,7 +31,7 @@ NAME = PROVIDER_NAMES["openrouter"]
 NOT_SERVED_MARKERS = ("is not a valid model id", "no endpoints found")
 
 
-class ModelNotServed(ProviderError):
+class ModelNotServed(StepProviderError):
     """OpenRouter does not serve the model; every image of the step would fail."""
 
 
@@ -48,7 +48,6 @@ class OpenRouterBackend(OpenAIChatBackend):
                 NAME,
                 not_served_message(self.model, error.provider_message),
                 error.status_code,
-                fails_every_request=True,
             ) from None
 
 

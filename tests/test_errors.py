@@ -1,0 +1,44 @@
+"""Errors by class: what stops the step, what costs one image, what is retried."""
+
+import pytest
+
+from llama_vision_block.errors import (
+    ConfigurationError,
+    ImageError,
+    InvalidImageError,
+    ProviderError,
+    StepError,
+    StepProviderError,
+    TransientProviderError,
+)
+from llama_vision_block.providers.cloudflare import LicenseNotAccepted
+from llama_vision_block.providers.openrouter import ModelNotServed
+
+
+@pytest.mark.parametrize(
+    "status,kind",
+    [(429, TransientProviderError), (503, TransientProviderError), (401, StepProviderError),
+     (404, StepProviderError), (400, ProviderError), (None, ProviderError)],
+)
+def test_a_provider_error_becomes_the_class_its_status_calls_for(status, kind):
+    error = ProviderError("P", "m", status)
+    assert type(error) is kind
+    assert error.retryable is (kind is TransientProviderError)
+    assert error.fails_every_request is (kind is StepProviderError)
+
+
+def test_an_explicit_say_wins_over_the_status():
+    assert type(ProviderError("P", "reset", retryable=True)) is TransientProviderError
+    assert type(ProviderError("P", "gone", 500, fails_every_request=True)) is StepProviderError
+
+
+def test_what_stops_the_step_and_what_costs_one_image():
+    for error in (ConfigurationError("x"), StepProviderError("P", "m"), ModelNotServed("P", "m", 400), LicenseNotAccepted("P", "m", 403)):
+        assert isinstance(error, StepError)
+    for error in (InvalidImageError("images[1] is empty"), ProviderError("P", "m", 400), TransientProviderError("P", "m")):
+        assert isinstance(error, ImageError) and not isinstance(error, StepError)
+
+
+def test_each_image_error_writes_its_own_message():
+    assert ProviderError("Ollama", "bad", 400).for_image("images[2]") == "images[2]: Ollama (HTTP 400): bad"
+    assert InvalidImageError("images[2] is empty").for_image("images[2]") == "images[2] is empty"
