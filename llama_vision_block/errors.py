@@ -8,7 +8,7 @@ headers or client objects.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 
 class LlamaVisionError(Exception):
@@ -51,17 +51,10 @@ class ProviderError(ImageError, RuntimeError):
     `StepProviderError` (a rejected key, a model not served: every image would fail).
     """
 
-    def __new__(
-        cls,
-        provider: str,
-        message: str,
-        status_code: Optional[int] = None,
-        fails_every_request: Optional[bool] = None,
-        retryable: Optional[bool] = None,
-        retry_after: Optional[float] = None,
-    ) -> "ProviderError":
-        if cls is ProviderError:
-            cls = _kind(status_code, fails_every_request, retryable)
+    def __new__(cls, *args: Any, **kwargs: Any) -> "ProviderError":
+        if cls is ProviderError:  # takes __init__'s arguments, picks the class
+            given = {**dict(zip(("provider", "message", "status_code", "fails_every_request", "retryable"), args)), **kwargs}
+            cls = _kind(given.get("status_code"), given.get("fails_every_request"), given.get("retryable"))
         return super().__new__(cls)
 
     def __init__(
