@@ -26,7 +26,7 @@ from llama_vision_block.model_versions import (
     ModelVariant,
     resolve_model_version,
 )
-from llama_vision_block.prompts import Prompt, build_prompt
+from llama_vision_block.prompts import Prompt
 from llama_vision_block.providers import (
     Backend,
     Generation,
@@ -34,8 +34,9 @@ from llama_vision_block.providers import (
     VisionRequest,
     create_backend,
 )
-from llama_vision_block.results import failure_outputs, reply_outputs
+from llama_vision_block.results import Interpreter, failure_outputs, reply_outputs
 from llama_vision_block.retries import RetryPolicy, call_with_retries
+from llama_vision_block.tasks import task_spec
 
 
 class LlamaVisionBlockV1(WorkflowBlock):
@@ -77,6 +78,7 @@ class LlamaVisionBlockV1(WorkflowBlock):
         max_image_side: int,
         max_concurrent_requests: Optional[int],
     ) -> BlockResult:
+        task = task_spec(task_type)
         variant = resolve_model_version(model_version)
         generation = Generation(
             max_tokens=max_tokens,
@@ -101,13 +103,11 @@ class LlamaVisionBlockV1(WorkflowBlock):
         )
         ask = ImageQuestion(
             backend=create_backend(variant, settings, generation),
-            prompt=build_prompt(
-                task_type, prompt=prompt, classes=classes, output_structure=output_structure
-            ),
+            prompt=task.build_prompt(prompt=prompt, classes=classes, output_structure=output_structure),
             generation=generation,
             retry_policy=RetryPolicy(max_retries=max_retries),
             fail_fast=fail_fast,
-            task_type=task_type,
+            interpret=task.interpret,
             classes=classes,
             output_structure=output_structure,
             secret=api_key,
@@ -142,7 +142,7 @@ class ImageQuestion:
     generation: Generation
     retry_policy: RetryPolicy
     fail_fast: bool
-    task_type: str
+    interpret: Optional[Interpreter]
     classes: Optional[List[str]]
     output_structure: Optional[Mapping[str, str]]
     # The step's key: a server that echoes it in a reply must not put it in an output.
@@ -164,7 +164,7 @@ class ImageQuestion:
                 raise
             return failure_outputs(error.for_image(name), self.classes)
         return reply_outputs(
-            self.task_type,
+            self.interpret,
             redact(reply.text, self.secret),
             image,
             self.classes,

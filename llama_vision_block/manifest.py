@@ -41,16 +41,7 @@ from llama_vision_block.model_versions import (
 from llama_vision_block.prompts import class_list_problem, prompt_length_problem
 from llama_vision_block.providers import cloudflare, local_transformers, ollama, openai_compatible
 from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
-from llama_vision_block.tasks import (
-    CLASSIFICATION_TASKS,
-    DETECTION_TASKS,
-    RECOMMENDED_PARSERS,
-    TASKS_METADATA,
-    TASKS_REQUIRING_CLASSES,
-    TASKS_REQUIRING_OUTPUT_STRUCTURE,
-    TASKS_REQUIRING_PROMPT,
-    TaskType,
-)
+from llama_vision_block.tasks import TASKS, TaskType, tasks_needing
 
 EXECUTION_ENGINE_COMPATIBILITY = ">=1.3.0,<2.0.0"
 
@@ -66,9 +57,13 @@ _FOR_CLOUDFLARE = _shown_for("cloudflare")
 _FOR_LOCAL = _shown_for("local-transformers")
 
 _TASKS_DOCS = "\n".join(
-    f"* **{meta['name']}** (`{task}`) - {meta['description']}"
-    for task, meta in TASKS_METADATA.items()
+    f"* **{spec.name}** (`{task}`) - {spec.description}" for task, spec in TASKS.items()
 )
+# The kinds of the `predictions` output, by what a task's entry says it produces.
+_PREDICTION_KINDS = {
+    "classification": CLASSIFICATION_PREDICTION_KIND,
+    "object-detection": OBJECT_DETECTION_PREDICTION_KIND,
+}
 
 LONG_DESCRIPTION = f"""
 Ask Llama 3.2 Vision about each image of a batch, with a prompt built for the task:
@@ -122,8 +117,15 @@ class BlockManifest(WorkflowBlockManifest):
         description="Task type to be performed by model. Value determines required "
         "parameters and output response.",
         json_schema_extra={
-            "values_metadata": TASKS_METADATA,
-            "recommended_parsers": RECOMMENDED_PARSERS,
+            "values_metadata": {
+                task: {"name": spec.name, "description": spec.description}
+                for task, spec in TASKS.items()
+            },
+            "recommended_parsers": {
+                task: spec.recommended_parser
+                for task, spec in TASKS.items()
+                if spec.recommended_parser
+            },
             "always_visible": True,
         },
     )
@@ -133,7 +135,7 @@ class BlockManifest(WorkflowBlockManifest):
         examples=["my prompt", "$inputs.prompt"],
         json_schema_extra={
             "relevant_for": {
-                "task_type": {"values": sorted(TASKS_REQUIRING_PROMPT), "required": True},
+                "task_type": {"values": sorted(tasks_needing("prompt")), "required": True},
             },
             "multiline": True,
         },
@@ -145,7 +147,7 @@ class BlockManifest(WorkflowBlockManifest):
         json_schema_extra={
             "relevant_for": {
                 "task_type": {
-                    "values": sorted(TASKS_REQUIRING_OUTPUT_STRUCTURE),
+                    "values": sorted(tasks_needing("output_structure")),
                     "required": True,
                 },
             },
@@ -157,7 +159,7 @@ class BlockManifest(WorkflowBlockManifest):
         examples=[["class-a", "class-b"], "$inputs.classes"],
         json_schema_extra={
             "relevant_for": {
-                "task_type": {"values": sorted(TASKS_REQUIRING_CLASSES), "required": True},
+                "task_type": {"values": sorted(tasks_needing("classes")), "required": True},
             },
         },
     )
@@ -319,19 +321,19 @@ class BlockManifest(WorkflowBlockManifest):
 
     @model_validator(mode="after")
     def check_task_requirements(self) -> "BlockManifest":
-        task = self.task_type
-        if task in TASKS_REQUIRING_PROMPT and self.prompt is None:
+        task, needs = self.task_type, TASKS[self.task_type].needs
+        if "prompt" in needs and self.prompt is None:
             raise ValueError(f"`prompt` is required for task_type '{task}'.")
-        if task in TASKS_REQUIRING_CLASSES and self.classes is None:
+        if "classes" in needs and self.classes is None:
             raise ValueError(f"`classes` is required for task_type '{task}'.")
-        if task in TASKS_REQUIRING_CLASSES and isinstance(self.classes, list):
+        if "classes" in needs and isinstance(self.classes, list):
             problem = class_list_problem(self.classes)
             if problem:
                 raise ValueError(problem)
         problem = prompt_length_problem(self.prompt)
         if problem:
             raise ValueError(problem)
-        if task in TASKS_REQUIRING_OUTPUT_STRUCTURE and not self.output_structure:
+        if "output_structure" in needs and not self.output_structure:
             raise ValueError(
                 f"`output_structure` is required for task_type '{task}': a dictionary "
                 "of field name -> description."
@@ -371,11 +373,10 @@ class BlockManifest(WorkflowBlockManifest):
     def get_actual_outputs(self) -> List[OutputDefinition]:
         # Narrowed to what this step's task produces, so the editor only offers
         # connections that fit (boxes to box visualisers, classes to classifiers).
-        if self.task_type in DETECTION_TASKS:
-            return _outputs(prediction_kinds=[OBJECT_DETECTION_PREDICTION_KIND])
-        if self.task_type in CLASSIFICATION_TASKS:
-            return _outputs(prediction_kinds=[CLASSIFICATION_PREDICTION_KIND])
-        return self.describe_outputs()
+        prediction = TASKS[self.task_type].prediction
+        if prediction is None:
+            return self.describe_outputs()
+        return _outputs(prediction_kinds=[_PREDICTION_KINDS[prediction]])
 
     @classmethod
     def get_execution_engine_compatibility(cls) -> Optional[str]:

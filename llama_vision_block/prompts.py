@@ -1,4 +1,4 @@
-"""One prompt builder per task type.
+"""The prompt builders of the task types (`tasks.py` says which task uses which).
 
 A builder returns a provider-neutral `Prompt`: the text of the one user turn,
 which follows the image. Providers render it into their own wire format
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Mapping, Optional, Sequence
+from typing import List, Mapping, Optional, Sequence
 
 from llama_vision_block.errors import ConfigurationError
 
@@ -36,22 +36,6 @@ class Prompt:
     """What the model is told: the text of the user turn that follows the image."""
 
     text: str
-
-
-def build_prompt(
-    task_type: str,
-    prompt: Optional[str] = None,
-    classes: Optional[Sequence[str]] = None,
-    output_structure: Optional[Mapping[str, str]] = None,
-) -> Prompt:
-    """Builds the prompt for `task_type`, checking the values it needs at run time."""
-    builder = PROMPT_BUILDERS.get(task_type)
-    if builder is None:
-        raise ConfigurationError(
-            f"`task_type` '{task_type}' is not supported; use one of: "
-            f"{', '.join(PROMPT_BUILDERS)}."
-        )
-    return builder(prompt=prompt, classes=classes, output_structure=output_structure)
 
 
 def to_chat_messages(prompt: Prompt, image_url: str) -> List[dict]:
@@ -120,11 +104,11 @@ def _require_output_structure(
     return output_structure
 
 
-def _unconstrained(prompt: Optional[str], **_: object) -> Prompt:
+def unconstrained(prompt: Optional[str], **_: object) -> Prompt:
     return Prompt(text=_require_prompt(prompt, "unconstrained"))
 
 
-def _ocr(**_: object) -> Prompt:
+def ocr(**_: object) -> Prompt:
     return Prompt(
         text=(
             "Read every piece of text visible in this image and write it out, keeping "
@@ -135,7 +119,7 @@ def _ocr(**_: object) -> Prompt:
     )
 
 
-def _visual_question_answering(prompt: Optional[str], **_: object) -> Prompt:
+def visual_question_answering(prompt: Optional[str], **_: object) -> Prompt:
     question = _require_prompt(prompt, "visual-question-answering")
     return Prompt(
         text=(
@@ -146,11 +130,11 @@ def _visual_question_answering(prompt: Optional[str], **_: object) -> Prompt:
     )
 
 
-def _caption(**_: object) -> Prompt:
+def caption(**_: object) -> Prompt:
     return Prompt(text="Write a caption for this image: describe it in one short sentence.")
 
 
-def _detailed_caption(**_: object) -> Prompt:
+def detailed_caption(**_: object) -> Prompt:
     return Prompt(
         text=(
             "Describe this image in detail: the scene, the main objects, their "
@@ -159,7 +143,7 @@ def _detailed_caption(**_: object) -> Prompt:
     )
 
 
-def _classification(classes: Optional[Sequence[str]], **_: object) -> Prompt:
+def classification(classes: Optional[Sequence[str]], **_: object) -> Prompt:
     names = _require_classes(classes, "classification")
     return Prompt(
         text=(
@@ -172,7 +156,7 @@ def _classification(classes: Optional[Sequence[str]], **_: object) -> Prompt:
     )
 
 
-def _multi_label_classification(
+def multi_label_classification(
     classes: Optional[Sequence[str]], **_: object
 ) -> Prompt:
     names = _require_classes(classes, "multi-label-classification")
@@ -188,7 +172,7 @@ def _multi_label_classification(
     )
 
 
-def _structured_answering(
+def structured_answering(
     output_structure: Optional[Mapping[str, str]], **_: object
 ) -> Prompt:
     fields = _require_output_structure(output_structure)
@@ -203,7 +187,7 @@ def _structured_answering(
     )
 
 
-def _object_detection(classes: Optional[Sequence[str]], **_: object) -> Prompt:
+def object_detection(classes: Optional[Sequence[str]], **_: object) -> Prompt:
     names = _require_classes(classes, "object-detection")
     return Prompt(
         text=(
@@ -216,16 +200,3 @@ def _object_detection(classes: Optional[Sequence[str]], **_: object) -> Prompt:
             "corner. Use an empty list when no class is visible."
         )
     )
-
-
-PROMPT_BUILDERS: Dict[str, Callable[..., Prompt]] = {
-    "unconstrained": _unconstrained,
-    "ocr": _ocr,
-    "visual-question-answering": _visual_question_answering,
-    "caption": _caption,
-    "detailed-caption": _detailed_caption,
-    "classification": _classification,
-    "multi-label-classification": _multi_label_classification,
-    "structured-answering": _structured_answering,
-    "object-detection": _object_detection,
-}

@@ -30,8 +30,12 @@ from llama_vision_block.parsing import (
 )
 
 
+# Reads a reply for a task: (the output it fills, what parsing gave).
+Interpreter = Callable[..., Tuple[str, Parsed]]
+
+
 def reply_outputs(
-    task_type: str,
+    interpret: Optional[Interpreter],
     reply: str,
     image: WorkflowImageData,
     classes: Optional[List[str]],
@@ -41,7 +45,8 @@ def reply_outputs(
     input_tokens: Optional[int] = None,
     output_tokens: Optional[int] = None,
 ) -> Dict[str, Any]:
-    """The outputs for a reply: tasks that ask for JSON get it parsed.
+    """The outputs for a reply: a task with an interpreter (those that ask for JSON)
+    gets it parsed.
 
     `sent` is the image as the model saw it (its sizes, before and after any
     downscale, spare decoding `image` again); `cut_off_at` is `max_tokens` when
@@ -58,7 +63,6 @@ def reply_outputs(
             f"the reply was cut off at max_tokens={cut_off_at}; raise `max_tokens` "
             "for complete answers"
         )
-    interpret = _INTERPRETERS.get(task_type)
     if interpret is not None:
         image_size = sent.source_size if sent else _decoded_size(image)
         name, parsed = interpret(
@@ -105,11 +109,12 @@ def _decoded_size(image: WorkflowImageData) -> Tuple[int, int]:
     return width, height
 
 
-def _structured(reply: str, output_structure, **_: Any) -> Tuple[str, Parsed]:
+def structured(reply: str, output_structure, **_: Any) -> Tuple[str, Parsed]:
+    """`structured-answering`: the object with every requested key."""
     return "structured_output", parse_structured(reply, output_structure)
 
 
-def _classification(parse: Callable, build: Callable) -> Callable[..., Tuple[str, Parsed]]:
+def _classification(parse: Callable, build: Callable) -> Interpreter:
     """An interpreter that parses a classification reply and shapes it like
     `roboflow_core/vlm_as_classifier@v2` does."""
 
@@ -127,7 +132,7 @@ def _classification(parse: Callable, build: Callable) -> Callable[..., Tuple[str
     return interpret
 
 
-def _object_detection(
+def object_detection(
     reply: str,
     image,
     classes,
@@ -167,11 +172,5 @@ def _with_workflow_metadata(
     return attach_parents_coordinates_to_sv_detections(detections=detections, image=image)
 
 
-_INTERPRETERS: Dict[str, Callable[..., Tuple[str, Parsed]]] = {
-    "structured-answering": _structured,
-    "classification": _classification(parse_single_label, build_single_label_prediction),
-    "multi-label-classification": _classification(
-        parse_multi_label, build_multi_label_prediction
-    ),
-    "object-detection": _object_detection,
-}
+single_label = _classification(parse_single_label, build_single_label_prediction)
+multi_label = _classification(parse_multi_label, build_multi_label_prediction)

@@ -1,75 +1,137 @@
-"""The task types the block offers and what each one needs from the step."""
+"""The task table: each task type of the block is one entry.
+
+An entry says everything about its task: its name and description in the editor
+(inference's own `VLM_TASKS_METADATA` where inference has the task with the same
+meaning), the step properties it needs, its prompt (`prompts.py`), how its reply
+becomes outputs (`results.py`), the kind of prediction it produces, what an
+annotated image says of an answer, and the parser block the editor recommends.
+The manifest, the block and the CLI read the table; adding a task is one entry
+(and its prompt builder, and its interpreter when it asks for JSON).
+"""
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Literal, Tuple, get_args
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, FrozenSet, Literal, Mapping, Optional, Sequence, Tuple
 
-TaskType = Literal[
-    "unconstrained",
-    "ocr",
-    "visual-question-answering",
-    "caption",
-    "detailed-caption",
-    "classification",
-    "multi-label-classification",
-    "structured-answering",
-    "object-detection",
-]
+from llama_vision_block import prompts, results
+from llama_vision_block.errors import ConfigurationError
+from llama_vision_block.prompts import Prompt
 
-TASK_TYPES: Tuple[str, ...] = get_args(TaskType)
+# The editor's wording, shared by every VLM block of inference.
+from inference.core.workflows.core_steps.common.vlms import VLM_TASKS_METADATA
 
-# Names and descriptions follow the ones the Workflows editor shows for every VLM block.
-TASKS_METADATA: Dict[str, Dict[str, str]] = {
-    "unconstrained": {
-        "name": "Open Prompt",
-        "description": "Use any prompt to generate a raw response",
-    },
-    "ocr": {
-        "name": "Text Recognition (OCR)",
-        "description": "Model recognizes text in the image",
-    },
-    "visual-question-answering": {
-        "name": "Visual Question Answering",
-        "description": "Model answers the question you submit in the prompt",
-    },
-    "caption": {
-        "name": "Captioning (short)",
-        "description": "Model provides a short description of the image",
-    },
-    "detailed-caption": {
-        "name": "Captioning",
-        "description": "Model provides a long description of the image",
-    },
-    "classification": {
-        "name": "Single-Label Classification",
-        "description": "Model classifies the image content as one of the provided classes",
-    },
-    "multi-label-classification": {
-        "name": "Multi-Label Classification",
-        "description": "Model classifies the image content as one or more of the provided classes",
-    },
-    "structured-answering": {
-        "name": "Structured Output Generation",
-        "description": "Model returns a JSON response with the specified fields",
-    },
-    "object-detection": {
-        "name": "Object Detection",
-        "description": "Model detects the provided classes and returns their bounding boxes",
-    },
+Outputs = Dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task type of the block."""
+
+    name: str
+    description: str
+    # Step properties the task cannot do without: "prompt", "classes", "output_structure".
+    needs: FrozenSet[str]
+    build_prompt: Callable[..., Prompt]
+    # Turns the reply into outputs; None for tasks whose answer is the text itself.
+    interpret: Optional[results.Interpreter] = None
+    # "classification" or "object-detection" for tasks that fill `predictions`.
+    prediction: Optional[str] = None
+    # The one line an annotated image shows for an answer, or None to show the text.
+    summary: Callable[[Outputs], Optional[str]] = lambda outputs: None
+    recommended_parser: Optional[str] = None
+    # Constrained decoding will ask each task for a JSON schema built from the
+    # step's settings (issue 15); None where the answer is free text.
+    json_schema: Optional[Callable[..., Mapping[str, Any]]] = None
+
+
+def _editor(task: str) -> Tuple[str, str]:
+    meta = VLM_TASKS_METADATA[task]
+    return meta["name"], meta["description"]
+
+
+def _top_class(outputs: Outputs) -> Optional[str]:
+    predictions = outputs.get("predictions")
+    if isinstance(predictions, dict) and "top" in predictions:
+        return f"{predictions['top']} ({float(predictions.get('confidence') or 0.0):.2f})"
+    return None
+
+
+def _predicted_classes(outputs: Outputs) -> Optional[str]:
+    predictions = outputs.get("predictions")
+    if isinstance(predictions, dict):
+        return ", ".join(map(str, predictions.get("predicted_classes", []))) or "(no class)"
+    return None
+
+
+def _structured(outputs: Outputs) -> Optional[str]:
+    value = outputs.get("structured_output")
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _detections(outputs: Outputs) -> Optional[str]:
+    predictions = outputs.get("predictions")
+    return None if predictions is None else f"{len(predictions)} detection(s)"
+
+
+TASKS: Dict[str, TaskSpec] = {
+    "unconstrained": TaskSpec(*_editor("unconstrained"), frozenset({"prompt"}), prompts.unconstrained),
+    "ocr": TaskSpec(*_editor("ocr"), frozenset(), prompts.ocr),
+    "visual-question-answering": TaskSpec(
+        *_editor("visual-question-answering"), frozenset({"prompt"}), prompts.visual_question_answering
+    ),
+    "caption": TaskSpec(*_editor("caption"), frozenset(), prompts.caption),
+    "detailed-caption": TaskSpec(*_editor("detailed-caption"), frozenset(), prompts.detailed_caption),
+    "classification": TaskSpec(
+        *_editor("classification"), frozenset({"classes"}), prompts.classification,
+        interpret=results.single_label, prediction="classification", summary=_top_class,
+        recommended_parser="roboflow_core/vlm_as_classifier@v2",
+    ),
+    "multi-label-classification": TaskSpec(
+        *_editor("multi-label-classification"), frozenset({"classes"}), prompts.multi_label_classification,
+        interpret=results.multi_label, prediction="classification", summary=_predicted_classes,
+        recommended_parser="roboflow_core/vlm_as_classifier@v2",
+    ),
+    # inference has no "Structured Output Generation" in its table.
+    "structured-answering": TaskSpec(
+        "Structured Output Generation", "Model returns a JSON response with the specified fields",
+        frozenset({"output_structure"}), prompts.structured_answering,
+        interpret=results.structured, summary=_structured, recommended_parser="roboflow_core/json_parser@v1",
+    ),
+    # inference's "object-detection" means unprompted detection; this one finds the
+    # given classes, as inference's open-vocabulary task does.
+    "object-detection": TaskSpec(
+        "Object Detection", "Model detects the provided classes and returns their bounding boxes",
+        frozenset({"classes"}), prompts.object_detection,
+        interpret=results.object_detection, prediction="object-detection", summary=_detections,
+    ),
 }
 
-TASKS_REQUIRING_PROMPT: FrozenSet[str] = frozenset(
-    {"unconstrained", "visual-question-answering"}
-)
-CLASSIFICATION_TASKS: FrozenSet[str] = frozenset(
-    {"classification", "multi-label-classification"}
-)
-DETECTION_TASKS: FrozenSet[str] = frozenset({"object-detection"})
-TASKS_REQUIRING_CLASSES: FrozenSet[str] = CLASSIFICATION_TASKS | DETECTION_TASKS
-TASKS_REQUIRING_OUTPUT_STRUCTURE: FrozenSet[str] = frozenset({"structured-answering"})
+TaskType = Literal[tuple(TASKS)]  # type: ignore[valid-type]
+TASK_TYPES: Tuple[str, ...] = tuple(TASKS)
 
-RECOMMENDED_PARSERS: Dict[str, str] = {
-    "structured-answering": "roboflow_core/json_parser@v1",
-    "classification": "roboflow_core/vlm_as_classifier@v2",
-    "multi-label-classification": "roboflow_core/vlm_as_classifier@v2",
-}
+
+def task_spec(task_type: str) -> TaskSpec:
+    """The table's entry for `task_type`, or an error that lists the task types."""
+    spec = TASKS.get(task_type) if isinstance(task_type, str) else None
+    if spec is None:
+        raise ConfigurationError(
+            f"`task_type` '{task_type}' is not supported; use one of: {', '.join(TASKS)}."
+        )
+    return spec
+
+
+def build_prompt(
+    task_type: str,
+    prompt: Optional[str] = None,
+    classes: Optional[Sequence[str]] = None,
+    output_structure: Optional[Mapping[str, str]] = None,
+) -> Prompt:
+    """Builds the prompt for `task_type`, checking the values it needs at run time."""
+    return task_spec(task_type).build_prompt(prompt=prompt, classes=classes, output_structure=output_structure)
+
+
+def tasks_needing(value: str) -> Tuple[str, ...]:
+    """The task types that need the step property `value`."""
+    return tuple(task for task, spec in TASKS.items() if value in spec.needs)

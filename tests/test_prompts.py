@@ -3,14 +3,10 @@ import json
 import pytest
 
 from llama_vision_block.errors import ConfigurationError
-from llama_vision_block.prompts import PROMPT_BUILDERS, Prompt, build_prompt, to_chat_messages
-from llama_vision_block.tasks import TASK_TYPES
+from llama_vision_block.prompts import Prompt, to_chat_messages
+from llama_vision_block.tasks import TASK_TYPES, build_prompt
 
 ARGS = {"prompt": "How many cars?", "classes": ["car", "truck"], "output_structure": {"count": "number of cars"}}
-
-
-def test_there_is_one_builder_per_task_type():
-    assert set(PROMPT_BUILDERS) == set(TASK_TYPES)
 
 
 @pytest.mark.parametrize("task_type", TASK_TYPES)

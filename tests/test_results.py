@@ -12,7 +12,7 @@ from inference.core.workflows.execution_engine.entities.base import (
 
 from llama_vision_block.images import encode_image, prepare_image
 from llama_vision_block.results import failure_outputs, reply_outputs
-from llama_vision_block.tasks import TASK_TYPES
+from llama_vision_block.tasks import TASK_TYPES, task_spec
 
 IMAGE = WorkflowImageData(
     parent_metadata=ImageParentMetadata(parent_id="frame-7"),
@@ -22,7 +22,7 @@ CLASSES = ["car", "truck"]
 
 
 def _outputs(task_type, reply, output_structure=None):
-    return reply_outputs(task_type, reply, IMAGE, CLASSES, output_structure)
+    return reply_outputs(task_spec(task_type).interpret, reply, IMAGE, CLASSES, output_structure)
 
 
 @pytest.mark.parametrize(
@@ -125,7 +125,7 @@ def test_detections_map_from_the_downscaled_image_back_to_the_original(box):
     image = WorkflowImageData(parent_metadata=ImageParentMetadata(parent_id="big"), numpy_image=pixels)
     reply = f'{{"detections": [{{"class": "car", "box": {box}}}]}}'
 
-    outputs = reply_outputs("object-detection", reply, image, CLASSES, None, sent=sent)
+    outputs = reply_outputs(task_spec("object-detection").interpret, reply, image, CLASSES, None, sent=sent)
 
     assert (sent.width, sent.height, sent.source_size) == (1120, 560, (2000, 1000))
     assert outputs["predictions"].xyxy.tolist() == [[500.0, 500.0, 1500.0, 1000.0]]
@@ -138,7 +138,7 @@ def test_classification_sizes_come_from_the_sent_image_without_decoding():
     sent = prepare_image(image, "images[0]")
     reply = '{"class_name": "car", "confidence": 0.5}'
 
-    outputs = reply_outputs("classification", reply, image, CLASSES, None, sent=sent)
+    outputs = reply_outputs(task_spec("classification").interpret, reply, image, CLASSES, None, sent=sent)
 
     assert sent.data == jpeg  # passed through, not decoded
     assert outputs["predictions"]["image"] == {"width": 40, "height": 30}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Dict, List
 
@@ -14,19 +13,13 @@ MAX_LINES = 12
 
 
 def answer_text(task: str, outputs: Dict[str, Any]) -> str:
-    """What the banner says for this task's outputs."""
+    """What the banner says for this task's outputs (the task table's summary)."""
+    from llama_vision_block.tasks import task_spec
+
     if outputs.get("error_status") and outputs.get("error_message") and not outputs.get("output"):
         return f"error: {outputs['error_message']}"
-    predictions = outputs.get("predictions")
-    if task == "classification" and isinstance(predictions, dict) and "top" in predictions:
-        return f"{predictions['top']} ({float(predictions.get('confidence') or 0.0):.2f})"
-    if task == "multi-label-classification" and isinstance(predictions, dict):
-        return ", ".join(map(str, predictions.get("predicted_classes", []))) or "(no class)"
-    if task == "structured-answering" and outputs.get("structured_output") is not None:
-        return json.dumps(outputs["structured_output"], ensure_ascii=False)
-    if task == "object-detection" and predictions is not None:
-        return f"{len(predictions)} detection(s)"
-    return str(outputs.get("output") or "")
+    summary = task_spec(task).summary(outputs)
+    return summary if summary is not None else str(outputs.get("output") or "")
 
 
 def _wrap(text: str, scale: float, thickness: int, width: int) -> List[str]:

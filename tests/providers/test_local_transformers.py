@@ -19,8 +19,8 @@ from PIL import Image
 
 from llama_vision_block.errors import ProviderError
 from llama_vision_block.images import EncodedImage, encode_image
-from llama_vision_block.prompts import Prompt, build_prompt
-from llama_vision_block.tasks import TASK_TYPES
+from llama_vision_block.prompts import Prompt
+from llama_vision_block.tasks import TASK_TYPES, build_prompt
 from llama_vision_block.providers.base import Generation, ProviderSettings, Reply, VisionRequest
 from llama_vision_block.providers import local_transformers
 from llama_vision_block.providers.local_model_cache import MODEL_CACHE
