@@ -39,22 +39,18 @@ from llama_vision_block.model_versions import (
     resolve_model_version,
 )
 from llama_vision_block.prompts import class_list_problem, prompt_length_problem
-from llama_vision_block.providers import cloudflare, local_transformers, ollama, openai_compatible
+from llama_vision_block.providers import PROVIDERS, cloudflare, local_transformers, ollama, openai_compatible
 from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
 from llama_vision_block.tasks import TASKS, TaskType, tasks_needing
 
 EXECUTION_ENGINE_COMPATIBILITY = ">=1.3.0,<2.0.0"
 
 
-def _shown_for(*providers: str) -> Dict[str, Any]:
-    """`relevant_for` metadata: the editor shows a property for these model versions."""
-    labels = [label for label, v in MODEL_VARIANTS.items() if v.provider in providers]
+def _shown_for(setting: str) -> Dict[str, Any]:
+    """`relevant_for` metadata: the editor shows a provider's own property (as its
+    spec lists it) for that provider's model versions only."""
+    labels = [label for label, v in MODEL_VARIANTS.items() if setting in PROVIDERS[v.provider].settings]
     return {"model_version": {"values": labels, "required": False}}
-
-
-_FOR_SERVERS = _shown_for("openai-compatible", "ollama")
-_FOR_CLOUDFLARE = _shown_for("cloudflare")
-_FOR_LOCAL = _shown_for("local-transformers")
 
 _TASKS_DOCS = "\n".join(
     f"* **{spec.name}** (`{task}`) - {spec.description}" for task, spec in TASKS.items()
@@ -188,7 +184,7 @@ class BlockManifest(WorkflowBlockManifest):
         f"${openai_compatible.BASE_URL_ENV}, else {openai_compatible.DEFAULT_BASE_URL}; "
         f"for Ollama to ${ollama.BASE_URL_ENV}, else {ollama.DEFAULT_BASE_URL}.",
         examples=["http://localhost:8000/v1", "$inputs.base_url"],
-        json_schema_extra={"relevant_for": _FOR_SERVERS},
+        json_schema_extra={"relevant_for": _shown_for("base_url")},
     )
     served_model_name: Optional[Union[Selector(kind=[STRING_KIND]), str]] = Field(
         default=None,
@@ -196,13 +192,13 @@ class BlockManifest(WorkflowBlockManifest):
         "meta-llama/Llama-3.2-11B-Vision-Instruct (90B likewise), the name vLLM and "
         "SGLang serve; for Ollama to llama3.2-vision (llama3.2-vision:90b).",
         examples=["meta-llama/Llama-3.2-11B-Vision-Instruct", "llama3.2-vision"],
-        json_schema_extra={"relevant_for": _FOR_SERVERS},
+        json_schema_extra={"relevant_for": _shown_for("served_model_name")},
     )
     cloudflare_account_id: Optional[Union[Selector(kind=[STRING_KIND]), str]] = Field(
         default=None,
         description=f"Your Cloudflare account id. Defaults to ${cloudflare.ACCOUNT_ID_ENV}.",
         examples=["$inputs.cloudflare_account_id"],
-        json_schema_extra={"relevant_for": _FOR_CLOUDFLARE},
+        json_schema_extra={"relevant_for": _shown_for("cloudflare_account_id")},
     )
     cloudflare_accept_llama_license: Union[bool, Selector(kind=[BOOLEAN_KIND])] = Field(
         default=False,
@@ -210,7 +206,7 @@ class BlockManifest(WorkflowBlockManifest):
         "Llama 3.2 Community License once. When true and the model refuses for that "
         "reason, the block sends the agreement ('agree') once and retries. Only set it "
         "if you accept the license and Meta's Acceptable Use Policy.",
-        json_schema_extra={"relevant_for": _FOR_CLOUDFLARE},
+        json_schema_extra={"relevant_for": _shown_for("cloudflare_accept_llama_license")},
     )
     model_path: Optional[Union[Selector(kind=[STRING_KIND]), str]] = Field(
         default=None,
@@ -218,14 +214,14 @@ class BlockManifest(WorkflowBlockManifest):
         "`huggingface-cli download meta-llama/Llama-3.2-11B-Vision-Instruct` leaves). "
         f"Defaults to ${local_transformers.MODEL_PATH_ENV}. Loaded offline, once per process.",
         examples=["/models/Llama-3.2-11B-Vision-Instruct", "$inputs.model_path"],
-        json_schema_extra={"relevant_for": _FOR_LOCAL},
+        json_schema_extra={"relevant_for": _shown_for("model_path")},
     )
     device: Optional[Union[Selector(kind=[STRING_KIND]), str]] = Field(
         default=None,
         description="Where the local model runs: 'cuda', 'cuda:N' or 'cpu'. Defaults to "
         "the first CUDA GPU, else the CPU (slowly).",
         examples=["cuda", "cuda:1", "cpu"],
-        json_schema_extra={"relevant_for": _FOR_LOCAL},
+        json_schema_extra={"relevant_for": _shown_for("device")},
     )
     batch_size: Optional[int] = Field(
         default=None,
@@ -235,7 +231,7 @@ class BlockManifest(WorkflowBlockManifest):
         "of GPU memory is split and retried.",
         ge=1,
         le=256,
-        json_schema_extra={"relevant_for": _FOR_LOCAL},
+        json_schema_extra={"relevant_for": _shown_for("batch_size")},
     )
     max_tokens: int = Field(
         default=500,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Literal, Set
 
 from llama_vision_block.errors import ConfigurationError
+from llama_vision_block.providers import PROVIDERS, openrouter
 
 logger = logging.getLogger(__name__)
 
@@ -34,53 +35,15 @@ class ModelVariant:
     routed: bool = False
 
 
+# Every provider's labels, in the registry's order.
 MODEL_VARIANTS: Dict[str, ModelVariant] = {
-    # Withdrawn by OpenRouter; kept so seed workflows compile and can be routed.
-    "11B (Free) - OpenRouter": ModelVariant(
-        "openrouter", "meta-llama/llama-3.2-11b-vision-instruct:free"
-    ),
-    "11B (Regular) - OpenRouter": ModelVariant(
-        "openrouter", "meta-llama/llama-3.2-11b-vision-instruct"
-    ),
-    "90B (Free) - OpenRouter": ModelVariant(
-        "openrouter", "meta-llama/llama-3.2-90b-vision-instruct:free"
-    ),
-    "90B (Regular) - OpenRouter": ModelVariant(
-        "openrouter", "meta-llama/llama-3.2-90b-vision-instruct"
-    ),
-    "11B - Cloudflare Workers AI": ModelVariant(
-        "cloudflare", "@cf/meta/llama-3.2-11b-vision-instruct"
-    ),
-    # Ollama's library names; `llama3.2-vision` is the 11B tag.
-    "11B - Ollama": ModelVariant("ollama", "llama3.2-vision"),
-    "90B - Ollama": ModelVariant("ollama", "llama3.2-vision:90b"),
-    # For compatible servers the model is the default served name (vLLM's and
-    # SGLang's); the step's `served_model_name` overrides it.
-    "11B - OpenAI-compatible server": ModelVariant(
-        "openai-compatible", "meta-llama/Llama-3.2-11B-Vision-Instruct"
-    ),
-    "90B - OpenAI-compatible server": ModelVariant(
-        "openai-compatible", "meta-llama/Llama-3.2-90B-Vision-Instruct"
-    ),
-    # In process: the checkpoint comes from the step's `model_path`; the model id
-    # names it in messages.
-    "11B - Local GPU (transformers)": ModelVariant(
-        "local-transformers", "meta-llama/Llama-3.2-11B-Vision-Instruct"
-    ),
-    "90B - Local GPU (transformers)": ModelVariant(
-        "local-transformers", "meta-llama/Llama-3.2-90B-Vision-Instruct"
-    ),
+    label: ModelVariant(spec.id, model)
+    for spec in PROVIDERS.values()
+    for label, model in spec.labels.items()
 }
-
 # Provider ids as used above -> the name errors and docs use.
-PROVIDER_NAMES: Dict[str, str] = {
-    "openrouter": "OpenRouter",
-    "cloudflare": "Cloudflare Workers AI",
-    "ollama": "Ollama",
-    "openai-compatible": "OpenAI-compatible server",
-    "local-transformers": "Local GPU (transformers)",
-}
-PROVIDERS_REQUIRING_API_KEY = frozenset({"openrouter", "cloudflare"})
+PROVIDER_NAMES: Dict[str, str] = {spec.id: spec.name for spec in PROVIDERS.values()}
+PROVIDERS_REQUIRING_API_KEY = frozenset(spec.id for spec in PROVIDERS.values() if spec.needs_key)
 
 ModelVersion = Literal[tuple(MODEL_VARIANTS)]  # type: ignore[valid-type]
 
@@ -90,7 +53,7 @@ DEFAULT_MODEL_VERSION = "11B - Cloudflare Workers AI"
 # an OpenRouter label; it keeps that meaning, so the route applies to it.
 SEED_DEFAULT_MODEL_VERSION = "11B (Free) - OpenRouter"
 
-OPENROUTER_ROUTE_ENV = "LLAMA_VISION_OPENROUTER_ROUTE"
+OPENROUTER_ROUTE_ENV = openrouter.ROUTE_ENV
 
 _logged_routes: Set[str] = set()
 _log_lock = threading.Lock()
@@ -98,7 +61,7 @@ _log_lock = threading.Lock()
 
 def live_labels() -> List[str]:
     """The labels of providers that serve Llama 3.2 Vision today (all but OpenRouter)."""
-    return [label for label, v in MODEL_VARIANTS.items() if v.provider != "openrouter"]
+    return [label for label, v in MODEL_VARIANTS.items() if PROVIDERS[v.provider].live]
 
 
 def resolve_model_version(label: str) -> ModelVariant:

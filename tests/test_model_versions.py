@@ -32,11 +32,14 @@ def test_labels_map_to_provider_and_model():
     }
 
 
-def test_every_provider_has_a_name_and_a_backend():
-    from llama_vision_block.providers import PROVIDER_MODULES
+def test_the_labels_and_names_come_from_the_provider_registry():
+    from llama_vision_block.providers import PROVIDERS
 
-    providers = {v.provider for v in MODEL_VARIANTS.values()}
-    assert providers <= set(PROVIDER_NAMES) and providers <= set(PROVIDER_MODULES)
+    assert {v.provider for v in MODEL_VARIANTS.values()} == set(PROVIDERS) == set(PROVIDER_NAMES)
+    for provider_id, spec in PROVIDERS.items():
+        assert spec.id == provider_id and PROVIDER_NAMES[provider_id] == spec.name
+        assert {label: MODEL_VARIANTS[label].model for label in spec.labels} == dict(spec.labels)
+        assert callable(spec.create_backend)
 
 
 def test_the_literal_offers_every_label():

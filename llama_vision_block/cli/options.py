@@ -18,8 +18,6 @@ from llama_vision_block.cli.errors import UsageError, describe_validation_error
 NOT_OPTIONS = frozenset({"type", "name", "images"})
 RENAMED = {"task_type": "task"}
 API_KEY_ENV = "LLAMA_VISION_API_KEY"
-# One name per provider for its key, everywhere (CLI, examples, docs).
-PROVIDER_KEY_ENVS = {"openrouter": "OPENROUTER_API_KEY", "cloudflare": "CLOUDFLARE_API_TOKEN"}
 CLOUDFLARE_LABEL = "11B - Cloudflare Workers AI"
 NO_PROVIDER_MESSAGE = (
     "no --model-version given and no provider is set up. Llama 3.2 Vision runs on: "
@@ -164,7 +162,7 @@ def default_model_version(args: argparse.Namespace) -> str:
         return "11B - OpenAI-compatible server"
     if getattr(args, "model_path", None):
         return "11B - Local GPU (transformers)"
-    has_key = getattr(args, "api_key", None) or os.environ.get(API_KEY_ENV) or os.environ.get(PROVIDER_KEY_ENVS["cloudflare"])
+    has_key = getattr(args, "api_key", None) or os.environ.get(API_KEY_ENV) or os.environ.get(cloudflare.KEY_ENV)
     has_account = getattr(args, "cloudflare_account_id", None) or os.environ.get(cloudflare.ACCOUNT_ID_ENV)
     if has_key and has_account:
         return CLOUDFLARE_LABEL
@@ -183,10 +181,11 @@ def key_env_for(model_version: Any) -> Optional[str]:
     runs on (after the operator's OpenRouter route), or None: that provider needs none,
     or the label is not known here (a selector)."""
     from llama_vision_block.model_versions import MODEL_VARIANTS, resolve_model_version
+    from llama_vision_block.providers import PROVIDERS
 
     if model_version not in MODEL_VARIANTS:
         return None
-    return PROVIDER_KEY_ENVS.get(resolve_model_version(model_version).provider)
+    return PROVIDERS[resolve_model_version(model_version).provider].key_env
 
 
 def resolve_api_key(given: Optional[str], model_version: str) -> Optional[str]:

@@ -1,18 +1,16 @@
-"""Model providers behind one `Backend` interface; one module per provider.
+"""Model providers behind one `Backend` interface: the registry of provider specs.
 
-A provider module has `create_backend(model, settings) -> Backend` and may have
-`PARAMETER_NOTES`: sampling parameters it may not honour, each with the warning
-logged (once per step run) when a step sets it.
+Each provider module exports one `ProviderSpec` (`spec.py`) as `SPEC`; `PROVIDERS`
+lists them, and everything that depends on a provider reads it from there.
+Adding a provider is one module and one line below.
 """
 
 from __future__ import annotations
 
 import logging
-from types import ModuleType
-from typing import Dict
+from typing import TYPE_CHECKING, Dict
 
 from llama_vision_block.errors import ConfigurationError
-from llama_vision_block.model_versions import ModelVariant
 from llama_vision_block.providers import (
     cloudflare,
     local_transformers,
@@ -26,32 +24,39 @@ from llama_vision_block.providers.base import (
     ProviderSettings,
     VisionRequest,
 )
+from llama_vision_block.providers.spec import ProviderSpec
+
+if TYPE_CHECKING:  # model_versions reads this registry
+    from llama_vision_block.model_versions import ModelVariant
 
 logger = logging.getLogger(__name__)
 
-PROVIDER_MODULES: Dict[str, ModuleType] = {
-    "openrouter": openrouter,
-    "cloudflare": cloudflare,
-    "ollama": ollama,
-    "openai-compatible": openai_compatible,
-    "local-transformers": local_transformers,
+# In the order the editor lists their model versions.
+PROVIDERS: Dict[str, ProviderSpec] = {
+    spec.id: spec
+    for spec in (
+        openrouter.SPEC,
+        cloudflare.SPEC,
+        ollama.SPEC,
+        openai_compatible.SPEC,
+        local_transformers.SPEC,
+    )
 }
 
 
 def create_backend(
-    variant: ModelVariant, settings: ProviderSettings, generation: Generation
+    variant: "ModelVariant", settings: ProviderSettings, generation: Generation
 ) -> Backend:
     """Builds the backend that runs `variant`, warning about parameters it may ignore."""
-    module = PROVIDER_MODULES.get(variant.provider)
-    if module is None:
+    spec = PROVIDERS.get(variant.provider)
+    if spec is None:
         raise ConfigurationError(
             f"no backend is registered for provider '{variant.provider}'."
         )
-    notes = getattr(module, "PARAMETER_NOTES", {})
     for name in generation.optional_parameters():
-        if name in notes:
-            logger.warning(notes[name])
-    return module.create_backend(variant.model, settings)
+        if name in spec.parameter_notes:
+            logger.warning(spec.parameter_notes[name])
+    return spec.create_backend(variant.model, settings)
 
 
-__all__ = ["Backend", "Generation", "ProviderSettings", "VisionRequest", "create_backend"]
+__all__ = ["PROVIDERS", "Backend", "Generation", "ProviderSettings", "ProviderSpec", "VisionRequest", "create_backend"]

@@ -7,7 +7,6 @@ from typing import Any, Dict, Optional, Protocol, Tuple
 
 from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.images import EncodedImage
-from llama_vision_block.model_versions import PROVIDER_NAMES
 from llama_vision_block.prompts import Prompt
 from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
 
@@ -101,10 +100,10 @@ class ProviderSettings:
 
 
 def require_api_key(provider: str, settings: ProviderSettings) -> str:
-    """The step's API key, or an error that names the provider that needs it."""
+    """The step's API key, or an error that names the provider (by its display name)."""
     if not settings.api_key:
         raise ConfigurationError(
-            f"`api_key` is required for {PROVIDER_NAMES[provider]}: pass your key, "
+            f"`api_key` is required for {provider}: pass your key, "
             "for example as `$inputs.api_key`."
         )
     return settings.api_key

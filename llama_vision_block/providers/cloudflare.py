@@ -16,7 +16,6 @@ from typing import Any, Dict
 import httpx
 
 from llama_vision_block.errors import ConfigurationError, ProviderError, StepProviderError, redact
-from llama_vision_block.model_versions import PROVIDER_NAMES
 from llama_vision_block.prompts import MAX_MESSAGE_CHARS
 from llama_vision_block.providers.base import (
     ProviderSettings,
@@ -26,6 +25,7 @@ from llama_vision_block.providers.base import (
     usage_token_counts,
 )
 from llama_vision_block.providers.clients import CLIENTS, client_key
+from llama_vision_block.providers.spec import ProviderSpec
 from llama_vision_block.providers.replies import clip, max_reply_bytes, redirect_message
 from llama_vision_block.providers.transport import ReplyTooLarge, attempt, http_client
 from llama_vision_block.retries import parse_retry_after
@@ -34,7 +34,8 @@ API_BASE_ENV = "CLOUDFLARE_API_BASE_URL"
 DEFAULT_API_BASE = "https://api.cloudflare.com/client/v4"
 ACCOUNT_ID_ENV = "CLOUDFLARE_ACCOUNT_ID"
 ACCOUNT_ID = re.compile(r"[0-9a-fA-F]{32}")
-NAME = PROVIDER_NAMES["cloudflare"]
+NAME = "Cloudflare Workers AI"
+KEY_ENV = "CLOUDFLARE_API_TOKEN"
 # The model's input schema limits message contents (prompts.MAX_MESSAGE_CHARS);
 # checked before anything is sent. Its temperature limit, 5, is wider than the
 # block's 0-2, which `Generation` already enforces.
@@ -127,7 +128,7 @@ def create_backend(model: str, settings: ProviderSettings) -> CloudflareBackend:
     return CloudflareBackend(
         model=model,
         account_id=account_id,
-        api_key=require_api_key("cloudflare", settings),
+        api_key=require_api_key(NAME, settings),
         api_base=os.environ.get(API_BASE_ENV, DEFAULT_API_BASE),
         accept_license=settings.cloudflare_accept_llama_license,
         timeout_s=settings.request_timeout_s,
@@ -224,3 +225,15 @@ def _error_text(error: Any) -> str:
         return str(error)
     message = str(error.get("message", ""))
     return f"{message} (code {error['code']})" if "code" in error else message
+
+
+SPEC = ProviderSpec(
+    id="cloudflare",
+    name=NAME,
+    labels={"11B - Cloudflare Workers AI": "@cf/meta/llama-3.2-11b-vision-instruct"},
+    create_backend=create_backend,
+    needs_key=True,
+    key_env=KEY_ENV,
+    address_env=API_BASE_ENV,
+    settings=("cloudflare_account_id", "cloudflare_accept_llama_license"),
+)

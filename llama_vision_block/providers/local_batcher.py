@@ -22,12 +22,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Deque, Hashable, List, Optional
 
-from llama_vision_block.model_versions import PROVIDER_NAMES
 from llama_vision_block.errors import ProviderError
 from llama_vision_block.providers.base import Generation, Reply
 from llama_vision_block.providers.local_generation import generate_replies, is_out_of_memory
 
-PROVIDER = PROVIDER_NAMES["local-transformers"]
+PROVIDER = "Local GPU (transformers)"
 # A partial batch waits while requests keep coming (at most this long apart)...
 GATHER_IDLE_S = 0.025
 # ...but never longer than this: small next to one `generate` call on a GPU.

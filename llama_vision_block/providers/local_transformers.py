@@ -29,6 +29,7 @@ from llama_vision_block.providers.local_batcher import PROVIDER, BatchStats, Job
 from llama_vision_block.providers.local_checkpoint import check_checkpoint
 from llama_vision_block.providers.local_generation import is_sampling
 from llama_vision_block.providers.local_model_cache import MODEL_CACHE, LoadedModel, ModelKey
+from llama_vision_block.providers.spec import ProviderSpec
 
 MODEL_PATH_ENV = "LLAMA_VISION_MODEL_PATH"
 # Images per `generate` call when the step sets no `batch_size`. On a GPU a batch
@@ -194,3 +195,18 @@ def _import_torch() -> Any:
             f"`torchvision` and `pillow`) installed; {error}."
         ) from None
     return torch
+
+
+SPEC = ProviderSpec(
+    id="local-transformers",
+    name=PROVIDER,
+    # The checkpoint comes from `model_path`; the model id names it in messages.
+    labels={
+        "11B - Local GPU (transformers)": "meta-llama/Llama-3.2-11B-Vision-Instruct",
+        "90B - Local GPU (transformers)": "meta-llama/Llama-3.2-90B-Vision-Instruct",
+    },
+    create_backend=create_backend,
+    address_env=MODEL_PATH_ENV,
+    settings=("model_path", "device", "batch_size"),
+    parameter_notes=PARAMETER_NOTES,
+)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 
-from llama_vision_block.model_versions import PROVIDER_NAMES
 from llama_vision_block.providers.base import ProviderSettings
 from llama_vision_block.providers.openai_chat import OpenAIChatBackend
-from llama_vision_block.providers.openai_compatible import server_backend
+from llama_vision_block.providers.openai_compatible import SERVER_SETTINGS, server_backend
+from llama_vision_block.providers.spec import ProviderSpec
+
+NAME = "Ollama"
 
 BASE_URL_ENV = "LLAMA_VISION_OLLAMA_BASE_URL"
 DEFAULT_BASE_URL = "http://localhost:11434/v1"
@@ -27,5 +29,17 @@ def create_backend(model: str, settings: ProviderSettings) -> OpenAIChatBackend:
     """A backend for the Ollama server at `base_url`, else `$LLAMA_VISION_OLLAMA_BASE_URL`,
     else Ollama's default address."""
     return server_backend(
-        PROVIDER_NAMES["ollama"], model, settings, os.environ.get(BASE_URL_ENV, DEFAULT_BASE_URL)
+        NAME, model, settings, os.environ.get(BASE_URL_ENV, DEFAULT_BASE_URL)
     )
+
+
+SPEC = ProviderSpec(
+    id="ollama",
+    name=NAME,
+    # Ollama's library names; `llama3.2-vision` is the 11B tag.
+    labels={"11B - Ollama": "llama3.2-vision", "90B - Ollama": "llama3.2-vision:90b"},
+    create_backend=create_backend,
+    address_env=BASE_URL_ENV,
+    settings=SERVER_SETTINGS,
+    parameter_notes=PARAMETER_NOTES,
+)

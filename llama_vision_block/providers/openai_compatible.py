@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 
 from llama_vision_block.access import check_base_url
-from llama_vision_block.model_versions import PROVIDER_NAMES
 from llama_vision_block.providers.base import ProviderSettings
 from llama_vision_block.providers.openai_chat import OpenAIChatBackend
+from llama_vision_block.providers.spec import ProviderSpec
+
+NAME = "OpenAI-compatible server"
+# The step properties that reach a server the user runs.
+SERVER_SETTINGS = ("base_url", "served_model_name")
 
 BASE_URL_ENV = "LLAMA_VISION_BASE_URL"
 DEFAULT_BASE_URL = "http://localhost:8000/v1"  # where `vllm serve` listens
@@ -28,7 +32,7 @@ PARAMETER_NOTES = {
 def create_backend(model: str, settings: ProviderSettings) -> OpenAIChatBackend:
     """A backend for the step's server; the API key is optional and sent when given."""
     return server_backend(
-        PROVIDER_NAMES["openai-compatible"],
+        NAME,
         model,
         settings,
         os.environ.get(BASE_URL_ENV, DEFAULT_BASE_URL),
@@ -48,3 +52,18 @@ def server_backend(
         api_key=settings.api_key,
         timeout_s=settings.request_timeout_s,
     )
+
+
+SPEC = ProviderSpec(
+    id="openai-compatible",
+    name=NAME,
+    # The default served names (vLLM's and SGLang's); `served_model_name` overrides them.
+    labels={
+        "11B - OpenAI-compatible server": "meta-llama/Llama-3.2-11B-Vision-Instruct",
+        "90B - OpenAI-compatible server": "meta-llama/Llama-3.2-90B-Vision-Instruct",
+    },
+    create_backend=create_backend,
+    address_env=BASE_URL_ENV,
+    settings=SERVER_SETTINGS,
+    parameter_notes=PARAMETER_NOTES,
+)

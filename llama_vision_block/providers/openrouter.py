@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 
 from llama_vision_block.errors import ProviderError, StepProviderError
-from llama_vision_block.model_versions import OPENROUTER_ROUTE_ENV, PROVIDER_NAMES, live_labels
 from llama_vision_block.providers.base import (
     ProviderSettings,
     Reply,
@@ -19,12 +18,17 @@ from llama_vision_block.providers.base import (
     require_api_key,
 )
 from llama_vision_block.providers.openai_chat import OpenAIChatBackend
+from llama_vision_block.providers.spec import ProviderSpec
 
 BASE_URL_ENV = "OPENROUTER_BASE_URL"
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 # OpenRouter attributes traffic to the app named in this header.
 APP_HEADERS = {"X-Title": "llama-vision-block"}
-NAME = PROVIDER_NAMES["openrouter"]
+NAME = "OpenRouter"
+KEY_ENV = "OPENROUTER_API_KEY"
+# The operator's route: a live model_version label every OpenRouter label runs as
+# (model_versions.resolve_model_version reads it).
+ROUTE_ENV = "LLAMA_VISION_OPENROUTER_ROUTE"
 # How OpenRouter answers a model it does not serve: 400 "<id> is not a valid
 # model ID" for an id it no longer knows, 404 "No endpoints found for <id>."
 # for one it knows but no provider runs.
@@ -57,7 +61,7 @@ def create_backend(model: str, settings: ProviderSettings) -> OpenRouterBackend:
         provider=NAME,
         model=model,
         base_url=os.environ.get(BASE_URL_ENV, DEFAULT_BASE_URL),
-        api_key=require_api_key("openrouter", settings),
+        api_key=require_api_key(NAME, settings),
         timeout_s=settings.request_timeout_s,
         default_headers=APP_HEADERS,
     )
@@ -72,10 +76,30 @@ def is_not_served(error: ProviderError) -> bool:
 
 
 def not_served_message(model: str, provider_message: str) -> str:
+    from llama_vision_block.model_versions import live_labels  # the registry holds this module
+
     labels = ", ".join(f"'{label}'" for label in live_labels())
     return (
         f"OpenRouter no longer hosts Llama 3.2 Vision ({model}: {provider_message}). "
-        f"Set the environment variable {OPENROUTER_ROUTE_ENV} to one of the live "
+        f"Set the environment variable {ROUTE_ENV} to one of the live "
         f"model_version labels to run OpenRouter steps there ({labels}), or choose one "
         "of them as the step's model_version; docs/providers.md says what each needs."
     )
+
+
+SPEC = ProviderSpec(
+    id="openrouter",
+    name=NAME,
+    # Withdrawn by OpenRouter; kept so seed workflows compile and can be routed.
+    labels={
+        "11B (Free) - OpenRouter": "meta-llama/llama-3.2-11b-vision-instruct:free",
+        "11B (Regular) - OpenRouter": "meta-llama/llama-3.2-11b-vision-instruct",
+        "90B (Free) - OpenRouter": "meta-llama/llama-3.2-90b-vision-instruct:free",
+        "90B (Regular) - OpenRouter": "meta-llama/llama-3.2-90b-vision-instruct",
+    },
+    create_backend=create_backend,
+    needs_key=True,
+    key_env=KEY_ENV,
+    address_env=BASE_URL_ENV,
+    live=False,
+)
