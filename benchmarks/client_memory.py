@@ -38,7 +38,7 @@ def main() -> int:
     from llama_vision_block.prompts import Prompt
     from llama_vision_block.providers import create_backend
     from llama_vision_block.providers.base import Generation, ProviderSettings, VisionRequest
-    from llama_vision_block.providers.clients import CLIENTS
+    from llama_vision_block.providers.remote.clients import CLIENTS
 
     backend_process = subprocess.Popen(
         [sys.executable, str(HERE / "loopback_backend.py"), "0"], stdout=subprocess.PIPE, text=True

@@ -49,7 +49,7 @@ import torch  # noqa: E402
 from llama_vision_block.images import encode_image  # noqa: E402
 from llama_vision_block.tasks import build_prompt  # noqa: E402
 from llama_vision_block.providers.base import Generation, ProviderSettings, VisionRequest  # noqa: E402
-from llama_vision_block.providers.local_transformers import create_backend  # noqa: E402
+from llama_vision_block.providers.local.backend import create_backend  # noqa: E402
 from support.images import make_image  # noqa: E402
 from support.tiny_mllama import (  # noqa: E402
     build_processor,

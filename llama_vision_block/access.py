@@ -103,7 +103,7 @@ def closed_server_defaults(environ: Mapping[str, str]) -> Dict[str, str]:
     """The settings `llama-vision serve` adds when the operator left them unset:
     callers reach only the servers the operator configured, name no model path,
     pick no device and run no Python of their own."""
-    from llama_vision_block.providers import ollama, openai_compatible
+    from llama_vision_block.providers.remote import ollama, openai_compatible
 
     configured = [environ[name] for name in (openai_compatible.BASE_URL_ENV, ollama.BASE_URL_ENV) if environ.get(name)]
     defaults = {

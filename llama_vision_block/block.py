@@ -27,13 +27,7 @@ from llama_vision_block.model_versions import (
     resolve_model_version,
 )
 from llama_vision_block.prompts import Prompt
-from llama_vision_block.providers import (
-    Backend,
-    Generation,
-    ProviderSettings,
-    VisionRequest,
-    create_backend,
-)
+from llama_vision_block.providers import Backend, Generation, ProviderSettings, VisionRequest, create_backend
 from llama_vision_block.results import Interpreter, failure_outputs, reply_outputs
 from llama_vision_block.retries import RetryPolicy, call_with_retries
 from llama_vision_block.tasks import task_spec

@@ -39,7 +39,9 @@ from llama_vision_block.model_versions import (
     resolve_model_version,
 )
 from llama_vision_block.prompts import class_list_problem, prompt_length_problem
-from llama_vision_block.providers import PROVIDERS, cloudflare, local_transformers, ollama, openai_compatible
+from llama_vision_block.providers import PROVIDERS
+from llama_vision_block.providers.remote import cloudflare, ollama, openai_compatible
+from llama_vision_block.providers.local import backend as local_backend
 from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
 from llama_vision_block.tasks import TASKS, TaskType, tasks_needing
 
@@ -212,7 +214,7 @@ class BlockManifest(WorkflowBlockManifest):
         default=None,
         description="Local directory holding the model in Hugging Face format (what "
         "`huggingface-cli download meta-llama/Llama-3.2-11B-Vision-Instruct` leaves). "
-        f"Defaults to ${local_transformers.MODEL_PATH_ENV}. Loaded offline, once per process.",
+        f"Defaults to ${local_backend.MODEL_PATH_ENV}. Loaded offline, once per process.",
         examples=["/models/Llama-3.2-11B-Vision-Instruct", "$inputs.model_path"],
         json_schema_extra={"relevant_for": _shown_for("model_path")},
     )
@@ -226,8 +228,8 @@ class BlockManifest(WorkflowBlockManifest):
     batch_size: Optional[int] = Field(
         default=None,
         description="Images per `generate` call on the local model. Defaults to "
-        f"{local_transformers.DEFAULT_BATCH_SIZE_CUDA} on a GPU and "
-        f"{local_transformers.DEFAULT_BATCH_SIZE_CPU} on the CPU; a batch that runs out "
+        f"{local_backend.DEFAULT_BATCH_SIZE_CUDA} on a GPU and "
+        f"{local_backend.DEFAULT_BATCH_SIZE_CPU} on the CPU; a batch that runs out "
         "of GPU memory is split and retried.",
         ge=1,
         le=256,

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Dict, List, Literal, Set
 
 from llama_vision_block.errors import ConfigurationError
-from llama_vision_block.providers import PROVIDERS, openrouter
+from llama_vision_block.providers import PROVIDERS
+from llama_vision_block.providers.remote import openrouter
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from llama_vision_block.providers.local_model_cache import MODEL_CACHE
+from llama_vision_block.providers.local.model_cache import MODEL_CACHE
 from llama_vision_block.tasks import TASK_TYPES
 from support.images import make_image
 from support.tiny_mllama import build_tiny_mllama

@@ -5,7 +5,7 @@ import logging
 import pytest
 from inference.core.workflows.errors import RuntimeInputError, StepExecutionError
 
-from llama_vision_block.providers import cloudflare, openai_compatible
+from llama_vision_block.providers.remote import cloudflare, openai_compatible
 from support.chat_server import ChatServer, ollama, vllm
 from support.images import make_image
 from support.loopback import LoopbackServer

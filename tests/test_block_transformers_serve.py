@@ -8,7 +8,7 @@ from transformers import AutoProcessor
 
 from llama_vision_block.images import encode_image
 from llama_vision_block.prompts import to_chat_messages
-from llama_vision_block.providers.local_transformers import render_prompt
+from llama_vision_block.providers.local.backend import render_prompt
 from llama_vision_block.tasks import TASK_TYPES, build_prompt
 from support.images import make_image
 from support.tiny_mllama import build_tiny_mllama

@@ -11,8 +11,8 @@ from llama_vision_block.errors import (
     StepProviderError,
     TransientProviderError,
 )
-from llama_vision_block.providers.cloudflare import LicenseNotAccepted
-from llama_vision_block.providers.openrouter import ModelNotServed
+from llama_vision_block.providers.remote.cloudflare import LicenseNotAccepted
+from llama_vision_block.providers.remote.openrouter import ModelNotServed
 
 
 @pytest.mark.parametrize(

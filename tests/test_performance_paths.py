@@ -4,7 +4,7 @@ import base64
 
 import cv2
 
-from llama_vision_block.providers.clients import CLIENTS
+from llama_vision_block.providers.remote.clients import CLIENTS
 from support.images import make_image
 from support.workflows import API_KEY_INPUT, CAPTION_STEP, run_workflow, single_step_workflow
 

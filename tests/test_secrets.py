@@ -8,7 +8,7 @@ import traceback
 import pytest
 
 from llama_vision_block.manifest import BlockManifest
-from llama_vision_block.providers import cloudflare, openai_compatible
+from llama_vision_block.providers.remote import cloudflare, openai_compatible
 from support.images import make_image
 from support.loopback import serving
 from support.workflows import compile_workflow, single_step_workflow

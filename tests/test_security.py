@@ -16,8 +16,8 @@ from inference.core.workflows.errors import StepExecutionError
 
 from llama_vision_block.access import ALLOWED_BASE_URLS_ENV, ALLOWED_DEVICES_ENV, CUSTOM_PYTHON_ENV, MODEL_ROOTS_ENV
 from llama_vision_block.cli.serve import prepare_environment
-from llama_vision_block.providers.clients import CLIENTS, MAX_CLIENTS_ENV
-from llama_vision_block.providers.transport import MAX_REPLY_BYTES_ENV
+from llama_vision_block.providers.remote.clients import CLIENTS, MAX_CLIENTS_ENV
+from llama_vision_block.providers.remote.transport import MAX_REPLY_BYTES_ENV
 from support.chat_server import ChatServer, chat_completion, reply_with_image_size
 from support.hostile import TricklingServer
 from support.images import make_image

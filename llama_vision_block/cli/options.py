@@ -156,7 +156,8 @@ def default_model_version(args: argparse.Namespace) -> str:
     $LLAMA_VISION_MODEL_PATH; with none of them, a UsageError that lists the live
     providers and what each needs.
     """
-    from llama_vision_block.providers import cloudflare, local_transformers, ollama, openai_compatible
+    from llama_vision_block.providers.local import backend as local_backend
+    from llama_vision_block.providers.remote import cloudflare, ollama, openai_compatible
 
     if getattr(args, "base_url", None):
         return "11B - OpenAI-compatible server"
@@ -169,7 +170,7 @@ def default_model_version(args: argparse.Namespace) -> str:
     for env, label in (
         (openai_compatible.BASE_URL_ENV, "11B - OpenAI-compatible server"),
         (ollama.BASE_URL_ENV, "11B - Ollama"),
-        (local_transformers.MODEL_PATH_ENV, "11B - Local GPU (transformers)"),
+        (local_backend.MODEL_PATH_ENV, "11B - Local GPU (transformers)"),
     ):
         if os.environ.get(env):
             return label

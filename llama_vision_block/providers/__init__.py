@@ -11,13 +11,8 @@ import logging
 from typing import TYPE_CHECKING, Dict
 
 from llama_vision_block.errors import ConfigurationError
-from llama_vision_block.providers import (
-    cloudflare,
-    local_transformers,
-    ollama,
-    openai_compatible,
-    openrouter,
-)
+from llama_vision_block.providers.remote import cloudflare, ollama, openai_compatible, openrouter
+from llama_vision_block.providers.local import backend as local_backend
 from llama_vision_block.providers.base import (
     Backend,
     Generation,
@@ -39,7 +34,7 @@ PROVIDERS: Dict[str, ProviderSpec] = {
         cloudflare.SPEC,
         ollama.SPEC,
         openai_compatible.SPEC,
-        local_transformers.SPEC,
+        local_backend.SPEC,
     )
 }
 

@@ -7,7 +7,7 @@ import pytest
 from llama_vision_block.errors import ConfigurationError, ProviderError
 from llama_vision_block.images import encode_image
 from llama_vision_block.prompts import Prompt
-from llama_vision_block.providers import cloudflare
+from llama_vision_block.providers.remote import cloudflare
 from llama_vision_block.providers.base import Generation, ProviderSettings, VisionRequest
 from support.images import make_image
 from support.loopback import LoopbackServer

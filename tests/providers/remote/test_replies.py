@@ -2,7 +2,7 @@
 
 import pytest
 
-from llama_vision_block.providers.replies import MAX_MESSAGE_CHARS, envelope_message
+from llama_vision_block.providers.remote.replies import MAX_MESSAGE_CHARS, envelope_message
 
 
 @pytest.mark.parametrize(

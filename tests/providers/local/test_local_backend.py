@@ -22,8 +22,8 @@ from llama_vision_block.images import EncodedImage, encode_image
 from llama_vision_block.prompts import Prompt
 from llama_vision_block.tasks import TASK_TYPES, build_prompt
 from llama_vision_block.providers.base import Generation, ProviderSettings, Reply, VisionRequest
-from llama_vision_block.providers import local_transformers
-from llama_vision_block.providers.local_model_cache import MODEL_CACHE
+from llama_vision_block.providers.local import backend as local_transformers
+from llama_vision_block.providers.local.model_cache import MODEL_CACHE
 from support.images import make_image
 from support.tiny_mllama import SYSTEM_WITH_IMAGE_ERROR, build_tiny_mllama
 

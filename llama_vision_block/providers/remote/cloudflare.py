@@ -24,10 +24,10 @@ from llama_vision_block.providers.base import (
     require_api_key,
     usage_token_counts,
 )
-from llama_vision_block.providers.clients import CLIENTS, client_key
+from llama_vision_block.providers.remote.clients import CLIENTS, client_key
 from llama_vision_block.providers.spec import ProviderSpec
-from llama_vision_block.providers.replies import clip, max_reply_bytes, redirect_message
-from llama_vision_block.providers.transport import ReplyTooLarge, attempt, http_client
+from llama_vision_block.providers.remote.replies import clip, max_reply_bytes, redirect_message
+from llama_vision_block.providers.remote.transport import ReplyTooLarge, attempt, http_client
 from llama_vision_block.retries import parse_retry_after
 
 API_BASE_ENV = "CLOUDFLARE_API_BASE_URL"

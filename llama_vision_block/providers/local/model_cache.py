@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from llama_vision_block.errors import ProviderError
-from llama_vision_block.providers.local_batcher import PROVIDER, MicroBatcher
-from llama_vision_block.providers.local_generation import is_out_of_memory
+from llama_vision_block.providers.local.batcher import PROVIDER, MicroBatcher
+from llama_vision_block.providers.local.generation import is_out_of_memory
 from llama_vision_block.settings import int_setting
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from llama_vision_block.errors import ProviderError
-from llama_vision_block.providers.local_model_cache import MAX_MODELS_ENV, ModelCache, ModelKey
+from llama_vision_block.providers.local.model_cache import MAX_MODELS_ENV, ModelCache, ModelKey
 from support.tiny_mllama import build_tiny_mllama
 
 

@@ -12,9 +12,9 @@ import torch
 
 from llama_vision_block.errors import ConfigurationError, ProviderError
 from llama_vision_block.providers.base import ProviderSettings
-from llama_vision_block.providers import local_transformers
-from llama_vision_block.providers.local_checkpoint import check_checkpoint, missing_files
-from llama_vision_block.providers.local_model_cache import MODEL_CACHE
+from llama_vision_block.providers.local import backend as local_transformers
+from llama_vision_block.providers.local.checkpoint import check_checkpoint, missing_files
+from llama_vision_block.providers.local.model_cache import MODEL_CACHE
 
 MODEL = "meta-llama/Llama-3.2-11B-Vision-Instruct"
 

@@ -6,7 +6,7 @@ import os
 
 from llama_vision_block.access import check_base_url
 from llama_vision_block.providers.base import ProviderSettings
-from llama_vision_block.providers.openai_chat import OpenAIChatBackend
+from llama_vision_block.providers.remote.openai_chat import OpenAIChatBackend
 from llama_vision_block.providers.spec import ProviderSpec
 
 NAME = "OpenAI-compatible server"

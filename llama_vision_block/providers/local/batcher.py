@@ -24,7 +24,7 @@ from typing import Any, Deque, Hashable, List, Optional
 
 from llama_vision_block.errors import ProviderError
 from llama_vision_block.providers.base import Generation, Reply
-from llama_vision_block.providers.local_generation import generate_replies, is_out_of_memory
+from llama_vision_block.providers.local.generation import generate_replies, is_out_of_memory
 
 PROVIDER = "Local GPU (transformers)"
 # A partial batch waits while requests keep coming (at most this long apart)...

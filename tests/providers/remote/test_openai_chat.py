@@ -6,7 +6,7 @@ from llama_vision_block.errors import ProviderError
 from llama_vision_block.images import encode_image
 from llama_vision_block.prompts import Prompt
 from llama_vision_block.providers.base import Generation, VisionRequest
-from llama_vision_block.providers.openai_chat import OpenAIChatBackend
+from llama_vision_block.providers.remote.openai_chat import OpenAIChatBackend
 from support.chat_server import ChatServer, chat_completion
 from support.images import make_image
 

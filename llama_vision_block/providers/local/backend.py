@@ -7,7 +7,7 @@ loaded model from the process-wide `MODEL_CACHE` (loading it on first use, offli
 
 `complete()` applies the checkpoint's chat template (one user turn: the image,
 then the text) and decodes the JPEG in the caller's thread, then queues the
-request on the model's micro-batcher (`local_batcher.py`). Needs `torch` and
+request on the model's micro-batcher (`batcher.py`). Needs `torch` and
 `transformers`, which the package does not install. See docs/local-gpu.md.
 """
 
@@ -25,10 +25,10 @@ from llama_vision_block.errors import ConfigurationError, ProviderError
 from llama_vision_block.images import EncodedImage
 from llama_vision_block.prompts import Prompt
 from llama_vision_block.providers.base import Generation, ProviderSettings, Reply, VisionRequest
-from llama_vision_block.providers.local_batcher import PROVIDER, BatchStats, Job
-from llama_vision_block.providers.local_checkpoint import check_checkpoint
-from llama_vision_block.providers.local_generation import is_sampling
-from llama_vision_block.providers.local_model_cache import MODEL_CACHE, LoadedModel, ModelKey
+from llama_vision_block.providers.local.batcher import PROVIDER, BatchStats, Job
+from llama_vision_block.providers.local.checkpoint import check_checkpoint
+from llama_vision_block.providers.local.generation import is_sampling
+from llama_vision_block.providers.local.model_cache import MODEL_CACHE, LoadedModel, ModelKey
 from llama_vision_block.providers.spec import ProviderSpec
 
 MODEL_PATH_ENV = "LLAMA_VISION_MODEL_PATH"

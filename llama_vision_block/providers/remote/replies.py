@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llama_vision_block.providers.transport import DEFAULT_MAX_REPLY_BYTES, MAX_REPLY_BYTES_ENV
+from llama_vision_block.providers.remote.transport import DEFAULT_MAX_REPLY_BYTES, MAX_REPLY_BYTES_ENV
 from llama_vision_block.settings import int_setting
 
 MAX_MESSAGE_CHARS = 500

@@ -17,7 +17,7 @@ from llama_vision_block.providers.base import (
     VisionRequest,
     require_api_key,
 )
-from llama_vision_block.providers.openai_chat import OpenAIChatBackend
+from llama_vision_block.providers.remote.openai_chat import OpenAIChatBackend
 from llama_vision_block.providers.spec import ProviderSpec
 
 BASE_URL_ENV = "OPENROUTER_BASE_URL"

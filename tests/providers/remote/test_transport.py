@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from llama_vision_block.providers.transport import ReplyTooLarge, attempt, http_client
+from llama_vision_block.providers.remote.transport import ReplyTooLarge, attempt, http_client
 from support.hostile import TricklingServer
 from support.loopback import serving
 

@@ -1,6 +1,6 @@
 """The bounded client cache: least recently used clients close once no request uses them."""
 
-from llama_vision_block.providers.clients import ClientCache, client_key
+from llama_vision_block.providers.remote.clients import ClientCache, client_key
 
 
 class Client:

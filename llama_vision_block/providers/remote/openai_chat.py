@@ -11,13 +11,13 @@ import openai
 from llama_vision_block.errors import ProviderError, redact
 from llama_vision_block.prompts import to_chat_messages
 from llama_vision_block.providers.base import Reply, VisionRequest, usage_token_counts
-from llama_vision_block.providers.clients import CLIENTS, client_key
-from llama_vision_block.providers.replies import (
+from llama_vision_block.providers.remote.clients import CLIENTS, client_key
+from llama_vision_block.providers.remote.replies import (
     envelope_message,
     max_reply_bytes,
     redirect_message,
 )
-from llama_vision_block.providers.transport import ReplyTooLarge, attempt, budgeted_transport
+from llama_vision_block.providers.remote.transport import ReplyTooLarge, attempt, budgeted_transport
 from llama_vision_block.retries import parse_retry_after
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from llama_vision_block.providers.base import Generation
-from llama_vision_block.providers.local_generation import RepetitionPenalty, generate_kwargs
+from llama_vision_block.providers.local.generation import RepetitionPenalty, generate_kwargs
 
 
 def test_temperature_zero_is_greedy_and_clears_the_checkpoints_sampling_defaults():

@@ -5,7 +5,7 @@ from llama_vision_block.images import encode_image
 from llama_vision_block.prompts import Prompt
 from llama_vision_block.model_versions import ModelVariant
 from llama_vision_block.providers import Generation, ProviderSettings, VisionRequest, create_backend
-from llama_vision_block.providers import openrouter
+from llama_vision_block.providers.remote import openrouter
 from support.chat_server import chat_completion
 from support.images import make_image
 

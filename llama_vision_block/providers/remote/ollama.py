@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 
 from llama_vision_block.providers.base import ProviderSettings
-from llama_vision_block.providers.openai_chat import OpenAIChatBackend
-from llama_vision_block.providers.openai_compatible import SERVER_SETTINGS, server_backend
+from llama_vision_block.providers.remote.openai_chat import OpenAIChatBackend
+from llama_vision_block.providers.remote.openai_compatible import SERVER_SETTINGS, server_backend
 from llama_vision_block.providers.spec import ProviderSpec
 
 NAME = "Ollama"

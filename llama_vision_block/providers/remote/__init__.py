@@ -1,0 +1,1 @@
+"""Providers reached over HTTP: the transport, the clients, and one module per provider."""
