@@ -19,7 +19,7 @@ from inference.core.workflows.prototypes.block import (
 
 from llama_vision_block.concurrency import map_concurrently, prefetched
 from llama_vision_block.errors import ImageError, StepError, redact
-from llama_vision_block.images import EncodedImage, prepare_image
+from llama_vision_block.images import PreparedImage, preparer
 from llama_vision_block.manifest import EXECUTION_ENGINE_COMPATIBILITY, BlockManifest
 from llama_vision_block.model_versions import (
     PROVIDERS_REQUIRING_API_KEY,
@@ -27,7 +27,14 @@ from llama_vision_block.model_versions import (
     resolve_model_version,
 )
 from llama_vision_block.prompts import Prompt
-from llama_vision_block.providers import Backend, Generation, ProviderSettings, VisionRequest, create_backend
+from llama_vision_block.providers import (
+    PROVIDERS,
+    Backend,
+    Generation,
+    ProviderSettings,
+    VisionRequest,
+    create_backend,
+)
 from llama_vision_block.results import Interpreter, failure_outputs, reply_outputs
 from llama_vision_block.retries import RetryPolicy, call_with_retries
 from llama_vision_block.tasks import task_spec
@@ -113,8 +120,9 @@ class LlamaVisionBlockV1(WorkflowBlock):
         names = [f"images[{index}]" for index in range(len(images))]
         # Images are prepared ahead, on one thread per core, so a worker whose
         # reply arrives finds its next image ready and sends it at once.
+        prepare = preparer(PROVIDERS[variant.provider].image_form)
         with prefetched(
-            lambda item: prepare_image(item[0], item[1], max_image_side), list(zip(images, names))
+            lambda item: prepare(item[0], item[1], max_image_side), list(zip(images, names))
         ) as prepared:
             return map_concurrently(ask, list(zip(names, images, prepared)), max_workers=workers)
 
@@ -143,7 +151,7 @@ class ImageQuestion:
     secret: Optional[str] = field(default=None, repr=False)
 
     def __call__(
-        self, item: Tuple[str, WorkflowImageData, "Future[EncodedImage]"]
+        self, item: Tuple[str, WorkflowImageData, "Future[PreparedImage]"]
     ) -> Dict[str, Any]:
         name, image, prepared = item
         try:

@@ -1,11 +1,12 @@
-"""Turning a workflow image into the bytes a provider receives."""
+"""Turning a workflow image into what a provider takes: JPEG bytes to send over
+HTTP (`prepare_image`), or RGB pixels for a model in this process (`prepare_pixels`)."""
 
 from __future__ import annotations
 
 import base64
 import struct
 from dataclasses import dataclass
-from typing import Any, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -20,23 +21,27 @@ MAX_SIDE_PX = 1120
 
 
 @dataclass(frozen=True)
-class EncodedImage:
-    """An image ready to send: its encoded bytes and the size it was sent at.
+class PreparedImage:
+    """An image as the model gets it: the size it is sent at, and (`original_size`)
+    the size before any downscale, so results map back without decoding it again;
+    None means unchanged."""
 
-    `original_size` is (width, height) before any downscale, so results can be
-    mapped back to the image without decoding it again; None means unchanged.
-    """
-
-    data: bytes
     width: int
     height: int
-    media_type: str = "image/jpeg"
-    original_size: Optional[Tuple[int, int]] = None
+    original_size: Optional[Tuple[int, int]]
 
     @property
     def source_size(self) -> Tuple[int, int]:
         """(width, height) of the image this was prepared from."""
         return self.original_size or (self.width, self.height)
+
+
+@dataclass(frozen=True)
+class EncodedImage(PreparedImage):
+    """An image ready to send over HTTP: its encoded bytes."""
+
+    data: bytes = b""
+    media_type: str = "image/jpeg"
 
     def data_url(self) -> str:
         """The image as a `data:` URL, the form OpenAI-style chat APIs accept."""
@@ -79,7 +84,7 @@ def original_jpeg(image: Any, max_side: int) -> Optional[EncodedImage]:
     # those take the decoding path, which normalises both.
     if has_exif or components not in (1, 3) or max(width, height) > max_side:
         return None
-    return EncodedImage(data=data, width=width, height=height)
+    return EncodedImage(width, height, None, data=data)
 
 
 def read_jpeg_header(data: bytes) -> Optional[Tuple[int, int, int, bool]]:
@@ -135,19 +140,40 @@ def encode_image(
     Images longer than `max_side` are downscaled, keeping the aspect ratio.
     `name` identifies the image in error messages (for example `images[3]`).
     """
-    pixels = _to_bgr8(pixels, name)
-    original_height, original_width = pixels.shape[:2]
-    pixels = _downscale(pixels, max_side)
+    pixels, original_size = _normalised(pixels, name, max_side)
     ok, buffer = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise InvalidImageError(f"{name} could not be encoded as JPEG.")
     height, width = pixels.shape[:2]
-    return EncodedImage(
-        data=buffer.tobytes(),
-        width=width,
-        height=height,
-        original_size=(original_width, original_height),
-    )
+    return EncodedImage(width, height, original_size, data=buffer.tobytes())
+
+
+@dataclass(frozen=True)
+class PixelImage(PreparedImage):
+    """An image for a model in this process: RGB pixels (height x width x 3, uint8)."""
+
+    pixels: Any = None
+
+
+def prepare_pixels(image: Any, name: str, max_side: int = MAX_SIDE_PX) -> PixelImage:
+    """The RGB pixels of a workflow image, downscaled past `max_side`: what a model in
+    this process takes, without the JPEG round trip an HTTP provider needs."""
+    pixels, original_size = _normalised(decode_workflow_image(image, name), name, max_side)
+    height, width = pixels.shape[:2]
+    return PixelImage(width, height, original_size, pixels=cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB))
+
+
+def preparer(image_form: str) -> Callable[[Any, str, int], PreparedImage]:
+    """How to prepare images for a provider whose spec says it takes `image_form`:
+    "jpeg" (bytes to send) or "pixels" (a model in this process)."""
+    return prepare_pixels if image_form == "pixels" else prepare_image
+
+
+def _normalised(pixels: Any, name: str, max_side: int) -> Tuple[np.ndarray, Tuple[int, int]]:
+    """8-bit BGR pixels within `max_side`, and the (width, height) they came at."""
+    pixels = _to_bgr8(pixels, name)
+    original_height, original_width = pixels.shape[:2]
+    return _downscale(pixels, max_side), (original_width, original_height)
 
 
 def _to_bgr8(pixels: Any, name: str) -> np.ndarray:

@@ -18,7 +18,7 @@ from inference.core.workflows.execution_engine.constants import (
 )
 from inference.core.workflows.execution_engine.entities.base import WorkflowImageData
 
-from llama_vision_block.images import EncodedImage
+from llama_vision_block.images import PreparedImage
 from llama_vision_block.parsing import (
     Parsed,
     build_multi_label_prediction,
@@ -40,7 +40,7 @@ def reply_outputs(
     image: WorkflowImageData,
     classes: Optional[List[str]],
     output_structure: Optional[Mapping[str, str]],
-    sent: Optional[EncodedImage] = None,
+    sent: Optional[PreparedImage] = None,
     cut_off_at: Optional[int] = None,
     input_tokens: Optional[int] = None,
     output_tokens: Optional[int] = None,

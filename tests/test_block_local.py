@@ -84,3 +84,4 @@ def test_missing_model_path_stops_the_step_naming_the_path(tmp_path):
     with pytest.raises(StepExecutionError) as caught:
         run_workflow(single_step_workflow(_step(), INPUTS), {"image": make_image(8, 8), "model_path": str(missing)})
     assert str(missing) in str(caught.value)
+

@@ -7,6 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inference.core.workflows.execution_engine.entities.base import ImageParentMetadata, WorkflowImageData
+
 from llama_vision_block.errors import InvalidImageError
 from llama_vision_block.images import encode_image, prepare_image, read_jpeg_header
 from support.images import make_image
@@ -102,3 +104,28 @@ def test_the_header_reader_never_raises(junk, cut):
 def test_downscaling_keeps_the_aspect_ratio_and_never_upscales(size, limit, expected):
     encoded = encode_image(make_image(*size), max_side=limit)
     assert (encoded.width, encoded.height) == expected
+
+
+def test_pixels_for_a_model_in_process_are_rgb_downscaled_and_never_jpeg_encoded():
+    from llama_vision_block.images import PixelImage, prepare_pixels
+
+    bgr = np.zeros((300, 900, 3), np.uint8)
+    bgr[:, :, 0] = 255  # pure blue in BGR
+    image = WorkflowImageData(parent_metadata=ImageParentMetadata(parent_id="p"), numpy_image=bgr)
+
+    prepared = prepare_pixels(image, "images[0]", max_side=450)
+
+    assert isinstance(prepared, PixelImage)
+    assert (prepared.width, prepared.height, prepared.source_size) == (450, 150, (900, 300))
+    assert prepared.pixels.shape == (150, 450, 3)
+    assert prepared.pixels[0, 0].tolist() == [0, 0, 255]  # RGB, exactly: no JPEG loss
+
+
+def test_each_provider_gets_the_image_form_its_spec_names():
+    from llama_vision_block.images import prepare_pixels, preparer
+    from llama_vision_block.providers import PROVIDERS
+
+    assert {spec.id: spec.image_form for spec in PROVIDERS.values()} == {
+        "openrouter": "jpeg", "cloudflare": "jpeg", "ollama": "jpeg", "openai-compatible": "jpeg", "local-transformers": "pixels",
+    }
+    assert preparer("pixels") is prepare_pixels and preparer("jpeg") is prepare_image

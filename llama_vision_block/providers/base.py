@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Dict, Optional, Protocol, Tuple
 
 from llama_vision_block.errors import ConfigurationError
-from llama_vision_block.images import EncodedImage
+from llama_vision_block.images import PreparedImage
 from llama_vision_block.prompts import Prompt
 from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
 
@@ -47,7 +47,7 @@ class VisionRequest:
     """One image and its prompt, with the sampling settings of the step."""
 
     prompt: Prompt
-    image: EncodedImage
+    image: PreparedImage  # EncodedImage for HTTP providers, PixelImage in process
     generation: Generation
 
 

@@ -6,7 +6,7 @@
 loaded model from the process-wide `MODEL_CACHE` (loading it on first use, offline).
 
 `complete()` applies the checkpoint's chat template (one user turn: the image,
-then the text) and decodes the JPEG in the caller's thread, then queues the
+then the text) in the caller's thread, then queues the
 request on the model's micro-batcher (`batcher.py`). Needs `torch` and
 `transformers`, which the package does not install. See docs/local-gpu.md.
 """
@@ -22,7 +22,7 @@ from typing import Any, List, Optional
 
 from llama_vision_block.access import check_device, check_model_path
 from llama_vision_block.errors import ConfigurationError, ProviderError
-from llama_vision_block.images import EncodedImage
+from llama_vision_block.images import PixelImage, PreparedImage
 from llama_vision_block.prompts import Prompt
 from llama_vision_block.providers.base import Generation, ProviderSettings, Reply, VisionRequest
 from llama_vision_block.providers.local.batcher import PROVIDER, BatchStats, Job
@@ -174,10 +174,13 @@ def render_prompt(processor: Any, prompt: Prompt) -> str:
     return processor.apply_chat_template(chat_messages(prompt), add_generation_prompt=True)
 
 
-def decode_image(image: EncodedImage) -> Any:
-    """The JPEG bytes as an upright RGB `PIL.Image` (EXIF orientation applied)."""
+def decode_image(image: PreparedImage) -> Any:
+    """The image as an upright RGB `PIL.Image`: pixels as they are (what the block
+    prepares for this provider), or JPEG bytes decoded (EXIF orientation applied)."""
     from PIL import Image, ImageOps
 
+    if isinstance(image, PixelImage):
+        return Image.fromarray(image.pixels, mode="RGB")
     try:
         with Image.open(io.BytesIO(image.data)) as opened:
             return ImageOps.exif_transpose(opened).convert("RGB")
@@ -209,4 +212,5 @@ SPEC = ProviderSpec(
     address_env=MODEL_PATH_ENV,
     settings=("model_path", "device", "batch_size"),
     parameter_notes=PARAMETER_NOTES,
+    image_form="pixels",  # no JPEG round trip between the block and the model
 )

@@ -346,10 +346,10 @@ def test_images_are_decoded_upright_in_rgb():
     exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
     buffer = io.BytesIO()
     Image.new("RGB", (30, 20)).save(buffer, format="JPEG", exif=exif)
-    rotated = local_transformers.decode_image(EncodedImage(buffer.getvalue(), 30, 20))
+    rotated = local_transformers.decode_image(EncodedImage(30, 20, None, data=buffer.getvalue()))
     assert rotated.size == (20, 30)
 
 
 def test_an_undecodable_image_is_a_provider_error():
     with pytest.raises(ProviderError, match="the image could not be decoded"):
-        local_transformers.decode_image(EncodedImage(b"not a jpeg", 1, 1))
+        local_transformers.decode_image(EncodedImage(1, 1, None, data=b"not a jpeg"))
