@@ -35,6 +35,7 @@ from llama_vision_block.providers import (
     VisionRequest,
     create_backend,
 )
+from llama_vision_block.providers.base import from_step
 from llama_vision_block.results import Interpreter, failure_outputs, reply_outputs
 from llama_vision_block.retries import RetryPolicy, call_with_retries
 from llama_vision_block.tasks import task_spec
@@ -53,68 +54,32 @@ class LlamaVisionBlockV1(WorkflowBlock):
         self,
         images: Batch[WorkflowImageData],
         task_type: str,
-        prompt: Optional[str],
-        output_structure: Optional[Dict[str, str]],
-        classes: Optional[List[str]],
-        api_key: Optional[str],
         model_version: str,
-        base_url: Optional[str],
-        served_model_name: Optional[str],
-        cloudflare_account_id: Optional[str],
-        cloudflare_accept_llama_license: bool,
-        model_path: Optional[str],
-        device: Optional[str],
-        batch_size: Optional[int],
-        max_tokens: int,
-        temperature: float,
-        top_p: Optional[float],
-        top_k: Optional[int],
-        seed: Optional[int],
-        repetition_penalty: Optional[float],
-        frequency_penalty: Optional[float],
-        presence_penalty: Optional[float],
-        max_retries: int,
-        request_timeout: float,
-        fail_fast: bool,
-        max_image_side: int,
-        max_concurrent_requests: Optional[int],
+        **properties: Any,
     ) -> BlockResult:
+        """Asks about every image; `properties` are the manifest's other properties."""
         task = task_spec(task_type)
         variant = resolve_model_version(model_version)
-        generation = Generation(
-            max_tokens=max_tokens,
-            temperature=temperature,
-            top_p=top_p,
-            top_k=top_k,
-            seed=seed,
-            repetition_penalty=repetition_penalty,
-            frequency_penalty=frequency_penalty,
-            presence_penalty=presence_penalty,
-        )
-        settings = ProviderSettings(
-            api_key=key_for(variant, api_key),
-            request_timeout_s=request_timeout,
-            base_url=base_url,
-            served_model_name=served_model_name,
-            cloudflare_account_id=cloudflare_account_id,
-            cloudflare_accept_llama_license=cloudflare_accept_llama_license,
-            model_path=model_path,
-            device=device,
-            batch_size=batch_size,
-        )
+        generation = from_step(Generation, properties)
+        api_key = properties["api_key"]
+        settings = from_step(ProviderSettings, properties, api_key=key_for(variant, api_key))
         ask = ImageQuestion(
             backend=create_backend(variant, settings, generation),
-            prompt=task.build_prompt(prompt=prompt, classes=classes, output_structure=output_structure),
+            prompt=task.build_prompt(
+                prompt=properties["prompt"],
+                classes=properties["classes"],
+                output_structure=properties["output_structure"],
+            ),
             generation=generation,
-            retry_policy=RetryPolicy(max_retries=max_retries),
-            fail_fast=fail_fast,
+            retry_policy=RetryPolicy(max_retries=properties["max_retries"]),
+            fail_fast=properties["fail_fast"],
             interpret=task.interpret,
-            classes=classes,
-            output_structure=output_structure,
+            classes=properties["classes"],
+            output_structure=properties["output_structure"],
             secret=api_key,
         )
         workers = (
-            max_concurrent_requests
+            properties["max_concurrent_requests"]
             or environment.WORKFLOWS_REMOTE_EXECUTION_MAX_STEP_CONCURRENT_REQUESTS
         )
         names = [f"images[{index}]" for index in range(len(images))]
@@ -122,7 +87,7 @@ class LlamaVisionBlockV1(WorkflowBlock):
         # reply arrives finds its next image ready and sends it at once.
         prepare = preparer(PROVIDERS[variant.provider].image_form)
         with prefetched(
-            lambda item: prepare(item[0], item[1], max_image_side), list(zip(images, names))
+            lambda item: prepare(item[0], item[1], properties["max_image_side"]), list(zip(images, names))
         ) as prepared:
             return map_concurrently(ask, list(zip(names, images, prepared)), max_workers=workers)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Dict, Optional, Protocol, Tuple
+from typing import Any, Dict, Mapping, Optional, Protocol, Tuple, Type, TypeVar
 
 from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.images import PreparedImage
 from llama_vision_block.prompts import Prompt
 from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -80,13 +82,11 @@ def _count(value: Any) -> Optional[int]:
 
 @dataclass(frozen=True)
 class ProviderSettings:
-    """The step's properties that say how to reach a provider.
-
-    Each provider reads the fields it needs and ignores the others.
-    """
+    """The step's properties that say how to reach a provider, named as the step
+    names them. Each provider reads the fields it needs and ignores the others."""
 
     api_key: Optional[str] = None
-    request_timeout_s: float = 120.0
+    request_timeout: float = 120.0  # seconds
     # OpenAI-compatible servers (vLLM, Ollama, llama.cpp, SGLang)
     base_url: Optional[str] = None
     served_model_name: Optional[str] = None
@@ -97,6 +97,13 @@ class ProviderSettings:
     model_path: Optional[str] = None
     device: Optional[str] = None
     batch_size: Optional[int] = None
+
+
+def from_step(kind: Type[T], properties: Mapping[str, Any], **overrides: Any) -> T:
+    """A `Generation` or `ProviderSettings` from the step's properties: each field
+    takes the property of its name (a provider's new property needs no code here)."""
+    names = {field.name for field in fields(kind)}
+    return kind(**{**{name: value for name, value in properties.items() if name in names}, **overrides})
 
 
 def require_api_key(provider: str, settings: ProviderSettings) -> str:

@@ -131,7 +131,7 @@ def create_backend(model: str, settings: ProviderSettings) -> CloudflareBackend:
         api_key=require_api_key(NAME, settings),
         api_base=os.environ.get(API_BASE_ENV, DEFAULT_API_BASE),
         accept_license=settings.cloudflare_accept_llama_license,
-        timeout_s=settings.request_timeout_s,
+        timeout_s=settings.request_timeout,
     )
 
 

@@ -50,7 +50,7 @@ def server_backend(
         model=settings.served_model_name or model,
         base_url=check_base_url(settings.base_url) if settings.base_url else default_base_url,
         api_key=settings.api_key,
-        timeout_s=settings.request_timeout_s,
+        timeout_s=settings.request_timeout,
     )
 
 

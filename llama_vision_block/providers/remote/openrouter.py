@@ -62,7 +62,7 @@ def create_backend(model: str, settings: ProviderSettings) -> OpenRouterBackend:
         model=model,
         base_url=os.environ.get(BASE_URL_ENV, DEFAULT_BASE_URL),
         api_key=require_api_key(NAME, settings),
-        timeout_s=settings.request_timeout_s,
+        timeout_s=settings.request_timeout,
         default_headers=APP_HEADERS,
     )
 
