@@ -31,6 +31,14 @@ Run `llama-vision COMMAND --help` for a command's options; docs/cli.md has more.
 
 # inference's loggers; the engine logs a failed step's traceback at ERROR.
 ENGINE_LOGGERS = ("inference", "roboflow_workflows")
+# What a server's log shows below ERROR: the server's own story, not every
+# dependency's notes on itself (transformers' deprecations, bitsandbytes' kernels).
+SERVER_LOGGERS = ("llama_vision_block", "uvicorn", *ENGINE_LOGGERS)
+
+
+class _ServerLogs(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or record.name.split(".")[0] in SERVER_LOGGERS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -80,12 +88,18 @@ def _quiet_logs(debug: bool, keep_logs: bool = False) -> Iterator[None]:
         for logger, level in zip(loggers, quieted.values()):
             if logger.getEffectiveLevel() < level:
                 logger.setLevel(level)
+    server_filter = _ServerLogs() if keep_logs and not debug else None
+    handlers = list(logging.getLogger().handlers) if server_filter else []
+    for handler in handlers:
+        handler.addFilter(server_filter)
     try:
         with warnings.catch_warnings():
             if not debug:  # inference's deprecation notes while it loads its blocks
                 warnings.simplefilter("ignore")
             yield
     finally:
+        for handler in handlers:
+            handler.removeFilter(server_filter)
         for logger, level in zip(loggers, levels):
             logger.setLevel(level)
 
@@ -102,7 +116,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command is None:
             parser.print_help(sys.stderr)
             return 2
-        args.argv, args.secrets = argv, secrets
+        args.argv, args.secrets, args.debug = argv, secrets, debug
         with _quiet_logs(debug, keep_logs=args.command == "serve"):
             return int(args.handler(args) or 0)
     except SystemExit as exit_:

@@ -117,6 +117,9 @@ def serve_command(args: argparse.Namespace) -> int:
     closed = prepare_environment(offline=offline)
     for name, value in closed.items():
         sys.stderr.write(f"llama-vision serve: {name}={value!r} (closed to callers; see --help)\n")
+    if not args.debug:
+        # transformers logs through its own handler, set when it is imported.
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     import uvicorn
 
     app = build_app(offline=offline)
