@@ -35,3 +35,12 @@ def test_the_block_and_its_manifest_load_on_first_use():
 
 def test_the_version_lives_in_one_place():
     assert importlib.metadata.version("llama-vision-block") == llama_vision_block.__version__
+
+
+def test_a_command_that_loads_inference_prints_none_of_its_warnings(tmp_path):
+    env_free = "import os\nfor name in ('CLOUDFLARE_ACCOUNT_ID', 'LLAMA_VISION_BASE_URL', 'LLAMA_VISION_OLLAMA_BASE_URL', 'LLAMA_VISION_MODEL_PATH'): os.environ.pop(name, None)\n"
+    probe = env_free + "import warnings\nwarnings.simplefilter('always')\nfrom llama_vision_block.cli import main\nprint('CODE', main(['run', '--task', 'caption', 'missing.jpg']))\n"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.stdout.splitlines()[-1] == "CODE 2", done.stderr
+    assert "error: no --model-version given and no provider is set up" in done.stderr
+    assert "Warning" not in done.stderr, done.stderr

@@ -93,9 +93,7 @@ def _quiet_logs(debug: bool, keep_logs: bool = False) -> Iterator[None]:
     for handler in handlers:
         handler.addFilter(server_filter)
     try:
-        with warnings.catch_warnings():
-            if not debug:  # inference's deprecation notes while it loads its blocks
-                warnings.simplefilter("ignore")
+        with _no_dependency_warnings(debug):
             yield
     finally:
         for handler in handlers:
@@ -104,13 +102,23 @@ def _quiet_logs(debug: bool, keep_logs: bool = False) -> Iterator[None]:
             logger.setLevel(level)
 
 
+@contextlib.contextmanager
+def _no_dependency_warnings(debug: bool) -> Iterator[None]:
+    """Python warnings (inference's deprecation notes as it loads) only with --debug."""
+    with warnings.catch_warnings():
+        if not debug:
+            warnings.simplefilter("ignore")
+        yield
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """The console script: returns the exit code (0 ok, 1 runtime error, 2 usage error)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     secrets: List[Optional[str]] = []
     try:
-        parser = build_parser(block_options=_command(argv) == "run")
+        with _no_dependency_warnings(debug):  # building run's options imports inference
+            parser = build_parser(block_options=_command(argv) == "run")
         # --debug is accepted anywhere, before or after the command.
         args = parser.parse_args([arg for arg in argv if arg != "--debug"])
         if args.command is None:
