@@ -21,11 +21,7 @@ from llama_vision_block.concurrency import map_concurrently, prefetched
 from llama_vision_block.errors import ImageError, StepError, redact
 from llama_vision_block.images import PreparedImage, preparer
 from llama_vision_block.manifest import EXECUTION_ENGINE_COMPATIBILITY, BlockManifest
-from llama_vision_block.model_versions import (
-    PROVIDERS_REQUIRING_API_KEY,
-    ModelVariant,
-    resolve_model_version,
-)
+from llama_vision_block.model_versions import ModelVariant, resolve_model_version
 from llama_vision_block.prompts import Prompt
 from llama_vision_block.providers import (
     PROVIDERS,
@@ -95,7 +91,7 @@ class LlamaVisionBlockV1(WorkflowBlock):
 def key_for(variant: ModelVariant, api_key: Optional[str]) -> Optional[str]:
     """The step's key, unless the operator routed an OpenRouter step to a provider
     that needs none: that key was written for another provider, and goes nowhere."""
-    if variant.routed and variant.provider not in PROVIDERS_REQUIRING_API_KEY:
+    if variant.routed and not PROVIDERS[variant.provider].needs_key:
         return None
     return api_key
 
