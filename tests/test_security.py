@@ -79,7 +79,9 @@ def test_a_closed_server_lets_callers_use_the_servers_the_operator_allowed(monke
 
 def test_serve_closes_every_setting_the_operator_left_open(monkeypatch):
     for name in (ALLOWED_BASE_URLS_ENV, MODEL_ROOTS_ENV, ALLOWED_DEVICES_ENV, CUSTOM_PYTHON_ENV, "LLAMA_VISION_OLLAMA_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
+        # set, then deleted: monkeypatch then also removes what serve adds, after the test
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.setenv("LLAMA_VISION_BASE_URL", "http://gpu-box:8000/v1")
     monkeypatch.setenv(MODEL_ROOTS_ENV, "/models")  # the operator's own choice stays
 
