@@ -5,8 +5,7 @@ import pytest
 from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.providers.remote.clients import MAX_CLIENTS_ENV, max_clients
 from llama_vision_block.providers.local.model_cache import MAX_MODELS_ENV, max_loaded_models
-from llama_vision_block.providers.remote.replies import max_reply_bytes
-from llama_vision_block.providers.remote.transport import MAX_REPLY_BYTES_ENV
+from llama_vision_block.providers.remote.transport import MAX_REPLY_BYTES_ENV, max_reply_bytes
 from llama_vision_block.settings import int_setting
 
 

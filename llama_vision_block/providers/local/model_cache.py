@@ -2,8 +2,9 @@
 
 A model is loaded once per process for each (resolved path, device, dtype) and
 shared by every run and every workflow step that names it; each loaded model
-owns one `MicroBatcher` (one worker thread). The cache is bounded (see `ModelCache`). Loading is thread-safe: steps that
-start at once wait for the same load instead of loading twice. `load_count(key)`
+owns one `MicroBatcher` (one worker thread). The cache is bounded (see
+`ModelCache`). Loading is thread-safe: steps that start at once wait for the same
+load instead of loading twice. `load_count(key)`
 tells how many loads happened (tests use it); `clear()` frees everything.
 
 Loading never touches the network: `local_files_only=True` on every

@@ -26,8 +26,8 @@ from llama_vision_block.providers.base import (
 )
 from llama_vision_block.providers.remote.clients import CLIENTS, client_key
 from llama_vision_block.providers.spec import ProviderSpec
-from llama_vision_block.providers.remote.replies import clip, max_reply_bytes, redirect_message
-from llama_vision_block.providers.remote.transport import ReplyTooLarge, attempt, http_client
+from llama_vision_block.providers.remote.replies import clip, redirect_message
+from llama_vision_block.providers.remote.transport import ReplyTooLarge, attempt, failed_attempt, http_client
 from llama_vision_block.retries import parse_retry_after
 
 API_BASE_ENV = "CLOUDFLARE_API_BASE_URL"
@@ -93,16 +93,10 @@ class CloudflareBackend:
         headers = {"Authorization": f"Bearer {self._api_key}"}
         try:
             with CLIENTS.lease(self._client_key, http_client) as client:
-                with attempt(self._timeout_s, max_reply_bytes()):
+                with attempt(self._timeout_s):
                     response = client.post(self._url, json=body, headers=headers, timeout=self._timeout_s)
-        except httpx.TimeoutException:
-            raise ProviderError(
-                NAME, f"no answer within {self._timeout_s} s (request_timeout)", retryable=True
-            ) from None
-        except httpx.TransportError:
-            raise ProviderError(NAME, f"could not connect to {self._url}", retryable=True) from None
-        except ReplyTooLarge as error:
-            raise ProviderError(NAME, str(error)) from None
+        except (httpx.TransportError, ReplyTooLarge) as error:
+            raise failed_attempt(NAME, error, self._timeout_s, self._url) from None
         return read_envelope(response, self._api_key)
 
 

@@ -12,12 +12,13 @@ from llama_vision_block.errors import ProviderError, redact
 from llama_vision_block.prompts import to_chat_messages
 from llama_vision_block.providers.base import Reply, VisionRequest, usage_token_counts
 from llama_vision_block.providers.remote.clients import CLIENTS, client_key
-from llama_vision_block.providers.remote.replies import (
-    envelope_message,
-    max_reply_bytes,
-    redirect_message,
+from llama_vision_block.providers.remote.replies import envelope_message, redirect_message
+from llama_vision_block.providers.remote.transport import (
+    ReplyTooLarge,
+    attempt,
+    budgeted_transport,
+    failed_attempt,
 )
-from llama_vision_block.providers.remote.transport import ReplyTooLarge, attempt, budgeted_transport
 from llama_vision_block.retries import parse_retry_after
 
 
@@ -67,7 +68,7 @@ class OpenAIChatBackend:
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         try:
             with CLIENTS.lease(self._client_key, self._create_client) as client:
-                with attempt(self._timeout_s, max_reply_bytes()):
+                with attempt(self._timeout_s):
                     # The SDK's low-level post (its documented way to call any
                     # endpoint) keeps its transport and typed errors, and skips the
                     # typed-parameter transformation of `chat.completions.create`,
@@ -80,16 +81,10 @@ class OpenAIChatBackend:
                     )
         except openai.APIStatusError as error:
             raise self._status_error(error) from None
-        except openai.APITimeoutError:
-            raise self._timeout_error() from None
-        except openai.APIConnectionError as error:
-            if isinstance(error.__cause__, ReplyTooLarge):
-                raise self._error(str(error.__cause__)) from None
-            if isinstance(error.__cause__, httpx.TimeoutException):
-                raise self._timeout_error() from None
-            raise self._error(f"could not connect to {self.base_url}", retryable=True) from None
+        except openai.APIConnectionError as error:  # and APITimeoutError: the cause says which
+            raise failed_attempt(self.provider, error.__cause__, self._timeout_s, self.base_url) from None
         except ReplyTooLarge as error:  # raised while reading an error's body
-            raise self._error(str(error)) from None
+            raise failed_attempt(self.provider, error, self._timeout_s, self.base_url) from None
         return self._read_reply(response)
 
     def _read_reply(self, response: httpx.Response) -> Reply:
@@ -129,9 +124,6 @@ class OpenAIChatBackend:
         message = envelope_message(error.body) or "no error message"
         retry_after = parse_retry_after(error.response.headers.get("retry-after"))
         return self._error(message, status, retry_after=retry_after)
-
-    def _timeout_error(self) -> ProviderError:
-        return self._error(f"no answer within {self._timeout_s} s (request_timeout)", retryable=True)
 
     def _error(self, message: str, status_code: Optional[int] = None, **kwargs: Any) -> ProviderError:
         # Provider text may echo what it was sent; the key never goes further.

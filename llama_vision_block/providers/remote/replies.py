@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from llama_vision_block.providers.remote.transport import DEFAULT_MAX_REPLY_BYTES, MAX_REPLY_BYTES_ENV
-from llama_vision_block.settings import int_setting
 
 MAX_MESSAGE_CHARS = 500
 
@@ -40,8 +38,3 @@ def clip(message: str) -> str:
 
 def redirect_message() -> str:
     return "answered with a redirect, which the block never follows; point the URL at the server itself"
-
-
-def max_reply_bytes() -> int:
-    """The byte limit of one reply: `$LLAMA_VISION_MAX_REPLY_BYTES`, else 8 MB."""
-    return int_setting(MAX_REPLY_BYTES_ENV, DEFAULT_MAX_REPLY_BYTES, minimum=1024)

@@ -20,6 +20,9 @@ from typing import Any, Iterator, Optional
 import httpcore
 import httpx
 
+from llama_vision_block.errors import ProviderError
+from llama_vision_block.settings import int_setting
+
 # Larger than any sensible max_concurrent_requests, so requests never queue for a
 # connection; idle connections beyond the keep-alive count are closed.
 POOL_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64)
@@ -47,12 +50,19 @@ class _Budget:
 _current = threading.local()
 
 
+def max_reply_bytes() -> int:
+    """The byte limit of one reply: `$LLAMA_VISION_MAX_REPLY_BYTES`, else 8 MB."""
+    return int_setting(MAX_REPLY_BYTES_ENV, DEFAULT_MAX_REPLY_BYTES, minimum=1024)
+
+
 @contextlib.contextmanager
-def attempt(timeout_s: float, max_bytes: int) -> Iterator[None]:
+def attempt(timeout_s: float, max_bytes: Optional[int] = None) -> Iterator[None]:
     """Bounds the requests this thread sends inside the block: `timeout_s` for all of
-    them together (connect, send, receive), and `max_bytes` received."""
+    them together (connect, send, receive), and `max_bytes` received (by default
+    `max_reply_bytes()`)."""
     previous = getattr(_current, "budget", None)
-    _current.budget = _Budget(deadline=time.monotonic() + timeout_s, max_bytes=max_bytes)
+    limit = max_reply_bytes() if max_bytes is None else max_bytes
+    _current.budget = _Budget(deadline=time.monotonic() + timeout_s, max_bytes=limit)
     try:
         yield
     finally:
@@ -110,6 +120,16 @@ class _BudgetedBackend(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self._backend.sleep(seconds)
+
+
+def failed_attempt(provider: str, error: BaseException, timeout_s: float, url: str) -> ProviderError:
+    """The error for an attempt the transport ended (`error` is httpx's, or
+    `ReplyTooLarge`): too large a reply, the deadline passed, or no connection."""
+    if isinstance(error, ReplyTooLarge):
+        return ProviderError(provider, str(error))
+    if isinstance(error, httpx.TimeoutException):
+        return ProviderError(provider, f"no answer within {timeout_s} s (request_timeout)", retryable=True)
+    return ProviderError(provider, f"could not connect to {url}", retryable=True)
 
 
 def budgeted_transport(limits: httpx.Limits = POOL_LIMITS) -> httpx.HTTPTransport:
