@@ -50,8 +50,8 @@ def main() -> int:
     rows = []
     try:
         for label, settings_for in (
-            ("distinct base URLs", lambda i: ProviderSettings(base_url=f"http://127.0.0.1:{port}/tenant-{i}/v1")),
-            ("distinct keys", lambda i: ProviderSettings(base_url=f"http://127.0.0.1:{port}/v1", api_key=f"key-{i:08d}")),
+            ("distinct base URLs", lambda i: ProviderSettings(options={"base_url": f"http://127.0.0.1:{port}/tenant-{i}/v1"})),
+            ("distinct keys", lambda i: ProviderSettings(api_key=f"key-{i:08d}", options={"base_url": f"http://127.0.0.1:{port}/v1"})),
         ):
             gc.collect()
             before = rss_mb()

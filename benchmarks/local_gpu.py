@@ -140,7 +140,7 @@ def make_requests(count: int, max_new_tokens: int, size: tuple) -> List[VisionRe
 
 def measure(model_path: Path, device: str, batch_size: int, requests, concurrent: bool) -> Dict:
     backend = create_backend(
-        MODEL, ProviderSettings(model_path=str(model_path), device=device, batch_size=batch_size)
+        MODEL, ProviderSettings(options={"model_path": str(model_path), "device": device, "batch_size": batch_size})
     )
     backend.complete(requests[0])  # warm-up: kernels, allocator, caches
     stats = backend.stats

@@ -27,11 +27,10 @@ from llama_vision_block.providers import (
     PROVIDERS,
     Backend,
     Generation,
-    ProviderSettings,
     VisionRequest,
     create_backend,
 )
-from llama_vision_block.providers.base import from_step
+from llama_vision_block.providers.base import from_step, provider_settings
 from llama_vision_block.results import Interpreter, failure_outputs, reply_outputs
 from llama_vision_block.retries import RetryPolicy, call_with_retries
 from llama_vision_block.tasks import task_spec
@@ -56,9 +55,10 @@ class LlamaVisionBlockV1(WorkflowBlock):
         """Asks about every image; `properties` are the manifest's other properties."""
         task = task_spec(task_type)
         variant = resolve_model_version(model_version)
+        spec = PROVIDERS[variant.provider]
         generation = from_step(Generation, properties)
         api_key = properties["api_key"]
-        settings = from_step(ProviderSettings, properties, api_key=key_for(variant, api_key))
+        settings = provider_settings(spec, properties, api_key=key_for(variant, api_key))
         ask = ImageQuestion(
             backend=create_backend(variant, settings, generation),
             prompt=task.build_prompt(
@@ -81,7 +81,7 @@ class LlamaVisionBlockV1(WorkflowBlock):
         names = [f"images[{index}]" for index in range(len(images))]
         # Images are prepared ahead, on one thread per core, so a worker whose
         # reply arrives finds its next image ready and sends it at once.
-        prepare = preparer(PROVIDERS[variant.provider].image_form)
+        prepare = preparer(spec.image_form)
         with prefetched(
             lambda item: prepare(item[0], item[1], properties["max_image_side"]), list(zip(images, names))
         ) as prepared:

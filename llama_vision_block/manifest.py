@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Literal, Optional, Union
+from typing import Any, Dict, List, Literal, Optional, Tuple, Union
 
 from inference.core.workflows.execution_engine.entities.base import OutputDefinition
 from inference.core.workflows.execution_engine.entities.types import (
@@ -23,7 +23,7 @@ from inference.core.workflows.execution_engine.entities.types import (
     Selector,
 )
 from inference.core.workflows.prototypes.block import WorkflowBlockManifest
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, create_model, field_validator, model_validator
 
 from llama_vision_block import BLOCK_TYPE, SEED_BLOCK_TYPE
 from llama_vision_block.errors import ConfigurationError
@@ -39,21 +39,41 @@ from llama_vision_block.model_versions import (
     resolve_model_version,
 )
 from llama_vision_block.prompts import class_list_problem, prompt_length_problem
-from llama_vision_block.providers import PROVIDERS
-from llama_vision_block.providers.remote import cloudflare, ollama, openai_compatible
-from llama_vision_block.providers.local import backend as local_backend
+from llama_vision_block.providers import PROVIDERS, STEP_SETTINGS, StepSetting, providers_reading
 from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
 from llama_vision_block.tasks import TASKS, TaskType, tasks_needing
 
 EXECUTION_ENGINE_COMPATIBILITY = ">=1.3.0,<2.0.0"
 
 
-def _shown_for(setting: str) -> Dict[str, Any]:
-    """`relevant_for` metadata: the editor shows a provider's own property (as its
-    spec lists it) for that provider's model versions only."""
-    labels = [label for label, v in MODEL_VARIANTS.items() if setting in PROVIDERS[v.provider].settings]
-    return {"model_version": {"values": labels, "required": False}}
+_SETTING_KINDS: Dict[str, Tuple[type, Kind]] = {
+    "string": (str, STRING_KIND),
+    "boolean": (bool, BOOLEAN_KIND),
+    "integer": (int, INTEGER_KIND),
+}
 
+
+def _field(setting: StepSetting) -> Tuple[Any, Any]:
+    """A provider's own property as a manifest field: typed by its spec, described
+    with each provider's note on it, and shown only for its providers' labels."""
+    readers = providers_reading(setting.name)
+    value_type, kind = _SETTING_KINDS[setting.kind]
+    annotation: Any = Union[Selector(kind=[kind]), value_type] if setting.selector else value_type
+    if setting.default is None:
+        annotation = Optional[annotation]
+    notes = [spec.setting_notes[setting.name] for spec in readers if setting.name in spec.setting_notes]
+    labels = [label for label, variant in MODEL_VARIANTS.items() if PROVIDERS[variant.provider] in readers]
+    return annotation, Field(
+        default=setting.default,
+        description=" ".join([setting.description, *notes]),
+        examples=list(setting.examples) or None,
+        ge=setting.minimum,
+        le=setting.maximum,
+        json_schema_extra={"relevant_for": {"model_version": {"values": labels, "required": False}}},
+    )
+
+
+_KEYED_PROVIDERS = " and ".join(spec.name for spec in PROVIDERS.values() if spec.needs_key)
 _TASKS_DOCS = "\n".join(
     f"* **{spec.name}** (`{task}`) - {spec.description}" for task, spec in TASKS.items()
 )
@@ -92,7 +112,7 @@ and Meta's [Acceptable Use Policy](https://www.llama.com/llama3_2/use-policy/).
 """
 
 
-class BlockManifest(WorkflowBlockManifest):
+class _StepInputs(WorkflowBlockManifest):
     model_config = ConfigDict(
         json_schema_extra={
             "name": "Llama 3.2 Vision",
@@ -164,9 +184,8 @@ class BlockManifest(WorkflowBlockManifest):
     api_key: Optional[Union[Selector(kind=[STRING_KIND, SECRET_KIND]), str]] = Field(
         default=None,
         description="Your Llama Vision API key (dependent on provider, ex: your Cloudflare "
-        "API token). Required for Cloudflare Workers AI (and OpenRouter); optional for "
-        "Ollama and OpenAI-compatible servers (sent when given). It goes only to the "
-        "provider of `model_version`.",
+        f"API token). Required for {_KEYED_PROVIDERS}; optional for the others (a server "
+        "you run gets it when given). It goes only to the provider of `model_version`.",
         examples=["xxx-xxx", "$inputs.llama_api_key"],
         private=True,
         repr=False,  # keeps the key out of logs that print the manifest
@@ -179,62 +198,17 @@ class BlockManifest(WorkflowBlockManifest):
         f"model: its labels run where ${OPENROUTER_ROUTE_ENV} sends them.",
         examples=[DEFAULT_MODEL_VERSION, "$inputs.llama_model"],
     )
-    base_url: Optional[Union[Selector(kind=[STRING_KIND]), str]] = Field(
-        default=None,
-        description="URL of the OpenAI-compatible server (vLLM, SGLang, llama.cpp, "
-        "`transformers serve`) or of Ollama, including /v1. Defaults to "
-        f"${openai_compatible.BASE_URL_ENV}, else {openai_compatible.DEFAULT_BASE_URL}; "
-        f"for Ollama to ${ollama.BASE_URL_ENV}, else {ollama.DEFAULT_BASE_URL}.",
-        examples=["http://localhost:8000/v1", "$inputs.base_url"],
-        json_schema_extra={"relevant_for": _shown_for("base_url")},
-    )
-    served_model_name: Optional[Union[Selector(kind=[STRING_KIND]), str]] = Field(
-        default=None,
-        description="Model name the server expects. Defaults to "
-        "meta-llama/Llama-3.2-11B-Vision-Instruct (90B likewise), the name vLLM and "
-        "SGLang serve; for Ollama to llama3.2-vision (llama3.2-vision:90b).",
-        examples=["meta-llama/Llama-3.2-11B-Vision-Instruct", "llama3.2-vision"],
-        json_schema_extra={"relevant_for": _shown_for("served_model_name")},
-    )
-    cloudflare_account_id: Optional[Union[Selector(kind=[STRING_KIND]), str]] = Field(
-        default=None,
-        description=f"Your Cloudflare account id. Defaults to ${cloudflare.ACCOUNT_ID_ENV}.",
-        examples=["$inputs.cloudflare_account_id"],
-        json_schema_extra={"relevant_for": _shown_for("cloudflare_account_id")},
-    )
-    cloudflare_accept_llama_license: Union[bool, Selector(kind=[BOOLEAN_KIND])] = Field(
-        default=False,
-        description="Workers AI refuses this model until the account has accepted Meta's "
-        "Llama 3.2 Community License once. When true and the model refuses for that "
-        "reason, the block sends the agreement ('agree') once and retries. Only set it "
-        "if you accept the license and Meta's Acceptable Use Policy.",
-        json_schema_extra={"relevant_for": _shown_for("cloudflare_accept_llama_license")},
-    )
-    model_path: Optional[Union[Selector(kind=[STRING_KIND]), str]] = Field(
-        default=None,
-        description="Local directory holding the model in Hugging Face format (what "
-        "`huggingface-cli download meta-llama/Llama-3.2-11B-Vision-Instruct` leaves). "
-        f"Defaults to ${local_backend.MODEL_PATH_ENV}. Loaded offline, once per process.",
-        examples=["/models/Llama-3.2-11B-Vision-Instruct", "$inputs.model_path"],
-        json_schema_extra={"relevant_for": _shown_for("model_path")},
-    )
-    device: Optional[Union[Selector(kind=[STRING_KIND]), str]] = Field(
-        default=None,
-        description="Where the local model runs: 'cuda', 'cuda:N' or 'cpu'. Defaults to "
-        "the first CUDA GPU, else the CPU (slowly).",
-        examples=["cuda", "cuda:1", "cpu"],
-        json_schema_extra={"relevant_for": _shown_for("device")},
-    )
-    batch_size: Optional[int] = Field(
-        default=None,
-        description="Images per `generate` call on the local model. Defaults to "
-        f"{local_backend.DEFAULT_BATCH_SIZE_CUDA} on a GPU and "
-        f"{local_backend.DEFAULT_BATCH_SIZE_CPU} on the CPU; a batch that runs out "
-        "of GPU memory is split and retried.",
-        ge=1,
-        le=256,
-        json_schema_extra={"relevant_for": _shown_for("batch_size")},
-    )
+
+
+# Each provider's own step properties, declared in its spec and shown for its labels.
+_WithProviderProperties = create_model(
+    "_WithProviderProperties",
+    __base__=_StepInputs,
+    **{name: _field(setting) for name, setting in STEP_SETTINGS.items()},
+)
+
+
+class BlockManifest(_WithProviderProperties):
     max_tokens: int = Field(
         default=500,
         description="Maximum number of tokens the model can generate in it's response; "

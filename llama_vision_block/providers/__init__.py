@@ -8,7 +8,7 @@ Adding a provider is one module and one line below.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Dict
+from typing import TYPE_CHECKING, Dict, List
 
 from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.providers.remote import cloudflare, ollama, openai_compatible, openrouter
@@ -19,7 +19,7 @@ from llama_vision_block.providers.base import (
     ProviderSettings,
     VisionRequest,
 )
-from llama_vision_block.providers.spec import ProviderSpec
+from llama_vision_block.providers.spec import ProviderSpec, StepSetting
 
 if TYPE_CHECKING:  # model_versions reads this registry
     from llama_vision_block.model_versions import ModelVariant
@@ -39,6 +39,26 @@ PROVIDERS: Dict[str, ProviderSpec] = {
 }
 
 
+def _step_settings(specs: List[ProviderSpec]) -> Dict[str, StepSetting]:
+    settings: Dict[str, StepSetting] = {}
+    for spec in specs:
+        for setting in spec.settings:
+            # Providers that share a property (Ollama and compatible servers share
+            # `base_url`) share its declaration; `setting_notes` say how each reads it.
+            if settings.setdefault(setting.name, setting) != setting:
+                raise ValueError(f"providers declare the step property '{setting.name}' differently.")
+    return settings
+
+
+# Every provider's own step properties, by name: the manifest makes each a field.
+STEP_SETTINGS: Dict[str, StepSetting] = _step_settings(list(PROVIDERS.values()))
+
+
+def providers_reading(name: str) -> List[ProviderSpec]:
+    """The providers whose spec lists the step property `name`."""
+    return [spec for spec in PROVIDERS.values() if any(s.name == name for s in spec.settings)]
+
+
 def create_backend(
     variant: "ModelVariant", settings: ProviderSettings, generation: Generation
 ) -> Backend:
@@ -54,4 +74,15 @@ def create_backend(
     return spec.create_backend(variant.model, settings)
 
 
-__all__ = ["PROVIDERS", "Backend", "Generation", "ProviderSettings", "ProviderSpec", "VisionRequest", "create_backend"]
+__all__ = [
+    "PROVIDERS",
+    "STEP_SETTINGS",
+    "Backend",
+    "Generation",
+    "ProviderSettings",
+    "ProviderSpec",
+    "StepSetting",
+    "VisionRequest",
+    "create_backend",
+    "providers_reading",
+]

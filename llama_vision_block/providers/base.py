@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any, Dict, Mapping, Optional, Protocol, Tuple, Type, TypeVar
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Protocol, Tuple, Type, TypeVar
 
 from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.images import PreparedImage
 from llama_vision_block.prompts import Prompt
 from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
+
+if TYPE_CHECKING:  # the spec module's annotations only
+    from llama_vision_block.providers.spec import ProviderSpec
 
 T = TypeVar("T")
 
@@ -82,28 +86,41 @@ def _count(value: Any) -> Optional[int]:
 
 @dataclass(frozen=True)
 class ProviderSettings:
-    """The step's properties that say how to reach a provider, named as the step
-    names them. Each provider reads the fields it needs and ignores the others."""
+    """How to reach a provider: what every provider reads (the key, the time limit
+    of an attempt) and the provider's own step properties (its spec's `settings`),
+    by the names the step gives them."""
 
-    api_key: Optional[str] = None
+    api_key: Optional[str] = field(default=None, repr=False)
     request_timeout: float = 120.0  # seconds
-    # OpenAI-compatible servers (vLLM, Ollama, llama.cpp, SGLang)
-    base_url: Optional[str] = None
-    served_model_name: Optional[str] = None
-    # Cloudflare Workers AI
-    cloudflare_account_id: Optional[str] = None
-    cloudflare_accept_llama_license: bool = False
-    # In-process transformers
-    model_path: Optional[str] = None
-    device: Optional[str] = None
-    batch_size: Optional[int] = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+
+    def option(self, name: str) -> Any:
+        """The step's value of one of the provider's own properties; `None` if unset."""
+        return self.options.get(name)
 
 
-def from_step(kind: Type[T], properties: Mapping[str, Any], **overrides: Any) -> T:
-    """A `Generation` or `ProviderSettings` from the step's properties: each field
-    takes the property of its name (a provider's new property needs no code here)."""
+def provider_settings(
+    spec: "ProviderSpec", properties: Mapping[str, Any], api_key: Optional[str]
+) -> ProviderSettings:
+    """The settings a step gives its provider: only the properties its spec lists."""
+    return ProviderSettings(
+        api_key=api_key,
+        request_timeout=properties.get("request_timeout", ProviderSettings.request_timeout),
+        options={
+            setting.name: properties.get(setting.name, setting.default)
+            for setting in spec.settings
+        },
+    )
+
+
+def from_step(kind: Type[T], properties: Mapping[str, Any]) -> T:
+    """A dataclass such as `Generation` from the step's properties: each field takes
+    the property of its name."""
     names = {field.name for field in fields(kind)}
-    return kind(**{**{name: value for name, value in properties.items() if name in names}, **overrides})
+    return kind(**{name: value for name, value in properties.items() if name in names})
 
 
 def require_api_key(provider: str, settings: ProviderSettings) -> str:

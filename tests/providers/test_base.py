@@ -3,7 +3,8 @@
 import pytest
 
 from llama_vision_block.errors import ConfigurationError
-from llama_vision_block.providers.base import Generation, ProviderSettings, from_step, usage_token_counts
+from llama_vision_block.providers import PROVIDERS
+from llama_vision_block.providers.base import Generation, from_step, provider_settings, usage_token_counts
 
 PROPERTIES = {
     "max_tokens": 50, "temperature": 0.3, "top_k": 5, "api_key": "k", "base_url": "http://h/v1",
@@ -13,8 +14,21 @@ PROPERTIES = {
 
 def test_each_field_takes_the_property_of_its_name_and_nothing_else():
     assert from_step(Generation, PROPERTIES) == Generation(max_tokens=50, temperature=0.3, top_k=5)
-    settings = from_step(ProviderSettings, PROPERTIES, api_key=None)  # an override wins
-    assert (settings.api_key, settings.base_url, settings.request_timeout) == (None, "http://h/v1", 7.5)
+
+
+def test_a_provider_gets_only_the_properties_its_spec_lists():
+    settings = provider_settings(PROVIDERS["ollama"], PROPERTIES, api_key=None)
+    assert (settings.api_key, settings.request_timeout) == (None, 7.5)
+    assert dict(settings.options) == {"base_url": "http://h/v1", "served_model_name": None}
+    local = provider_settings(PROVIDERS["local-transformers"], PROPERTIES, api_key="k")
+    assert dict(local.options) == {"model_path": None, "device": None, "batch_size": None}
+    assert local.option("base_url") is None  # another provider's property never reaches it
+
+
+def test_an_unset_property_takes_its_declared_default():
+    settings = provider_settings(PROVIDERS["cloudflare"], {}, api_key="k")
+    assert settings.option("cloudflare_accept_llama_license") is False
+    assert "k" not in repr(settings)
 
 
 def test_generation_checks_values_that_came_through_selectors():

@@ -29,7 +29,7 @@ from llama_vision_block.providers.local.batcher import PROVIDER, BatchStats, Job
 from llama_vision_block.providers.local.checkpoint import check_checkpoint
 from llama_vision_block.providers.local.generation import is_sampling
 from llama_vision_block.providers.local.model_cache import MODEL_CACHE, LoadedModel, ModelKey
-from llama_vision_block.providers.spec import ProviderSpec
+from llama_vision_block.providers.spec import ProviderSpec, StepSetting
 
 MODEL_PATH_ENV = "LLAMA_VISION_MODEL_PATH"
 # Images per `generate` call when the step sets no `batch_size`. On a GPU a batch
@@ -53,15 +53,16 @@ _DEVICE = re.compile(r"cuda(?::(\d+))?")
 def create_backend(model: str, settings: ProviderSettings) -> "LocalTransformersBackend":
     """A backend that runs the checkpoint at `model_path`; `model` names it in messages."""
     # What the caller chose is checked against the operator's settings first.
-    if settings.device is not None and str(settings.device).strip():
-        check_device(str(settings.device))
-    path = resolve_model_path(settings.model_path, model)
-    if settings.model_path and str(settings.model_path).strip():
+    chosen_device, model_path = settings.option("device"), settings.option("model_path")
+    if chosen_device is not None and str(chosen_device).strip():
+        check_device(str(chosen_device))
+    path = resolve_model_path(model_path, model)
+    if model_path and str(model_path).strip():
         check_model_path(path)
     check_checkpoint(path, model)
     torch = _import_torch()
-    device = resolve_device(settings.device, torch)
-    batch_size = resolve_batch_size(settings.batch_size, device)
+    device = resolve_device(chosen_device, torch)
+    batch_size = resolve_batch_size(settings.option("batch_size"), device)
     dtype = "bfloat16" if device.startswith("cuda") else "float32"
     loaded = MODEL_CACHE.get(ModelKey(path=str(path), device=device, dtype=dtype))
     return LocalTransformersBackend(model, loaded, batch_size)
@@ -210,7 +211,31 @@ SPEC = ProviderSpec(
     },
     create_backend=create_backend,
     address_env=MODEL_PATH_ENV,
-    settings=("model_path", "device", "batch_size"),
+    settings=(
+        StepSetting(
+            name="model_path",
+            description="Local directory holding the model in Hugging Face format (what "
+            "`huggingface-cli download meta-llama/Llama-3.2-11B-Vision-Instruct` leaves). "
+            f"Defaults to ${MODEL_PATH_ENV}. Loaded offline, once per process.",
+            examples=("/models/Llama-3.2-11B-Vision-Instruct", "$inputs.model_path"),
+        ),
+        StepSetting(
+            name="device",
+            description="Where the local model runs: 'cuda', 'cuda:N' or 'cpu'. Defaults "
+            "to the first CUDA GPU, else the CPU (slowly).",
+            examples=("cuda", "cuda:1", "cpu"),
+        ),
+        StepSetting(
+            name="batch_size",
+            kind="integer",
+            selector=False,
+            minimum=1,
+            maximum=256,
+            description="Images per `generate` call on the local model. Defaults to "
+            f"{DEFAULT_BATCH_SIZE_CUDA} on a GPU and {DEFAULT_BATCH_SIZE_CPU} on the CPU; "
+            "a batch that runs out of GPU memory is split and retried.",
+        ),
+    ),
     parameter_notes=PARAMETER_NOTES,
     image_form="pixels",  # no JPEG round trip between the block and the model
 )

@@ -25,7 +25,7 @@ from llama_vision_block.providers.base import (
     usage_token_counts,
 )
 from llama_vision_block.providers.remote.clients import CLIENTS, client_key
-from llama_vision_block.providers.spec import ProviderSpec
+from llama_vision_block.providers.spec import ProviderSpec, StepSetting
 from llama_vision_block.providers.remote.replies import clip, redirect_message
 from llama_vision_block.providers.remote.transport import ReplyTooLarge, attempt, failed_attempt, http_client
 from llama_vision_block.retries import parse_retry_after
@@ -102,7 +102,7 @@ class CloudflareBackend:
 
 def create_backend(model: str, settings: ProviderSettings) -> CloudflareBackend:
     """A Workers AI backend; account id and API base may come from the environment."""
-    account_id = settings.cloudflare_account_id or os.environ.get(ACCOUNT_ID_ENV)
+    account_id = settings.option("cloudflare_account_id") or os.environ.get(ACCOUNT_ID_ENV)
     if not account_id:
         raise ConfigurationError(
             "`cloudflare_account_id` is required for Cloudflare Workers AI: set it on "
@@ -114,17 +114,19 @@ def create_backend(model: str, settings: ProviderSettings) -> CloudflareBackend:
             "`cloudflare_account_id` must be a Cloudflare account id: 32 hexadecimal "
             "characters (the dashboard's Account ID)."
         )
-    if not isinstance(settings.cloudflare_accept_llama_license, bool):  # from a selector
+    accept_license = settings.option("cloudflare_accept_llama_license")
+    if accept_license is None:
+        accept_license = False
+    if not isinstance(accept_license, bool):  # from a selector
         raise ConfigurationError(
-            "`cloudflare_accept_llama_license` must be true or false; got "
-            f"{settings.cloudflare_accept_llama_license!r}."
+            f"`cloudflare_accept_llama_license` must be true or false; got {accept_license!r}."
         )
     return CloudflareBackend(
         model=model,
         account_id=account_id,
         api_key=require_api_key(NAME, settings),
         api_base=os.environ.get(API_BASE_ENV, DEFAULT_API_BASE),
-        accept_license=settings.cloudflare_accept_llama_license,
+        accept_license=accept_license,
         timeout_s=settings.request_timeout,
     )
 
@@ -229,5 +231,20 @@ SPEC = ProviderSpec(
     needs_key=True,
     key_env=KEY_ENV,
     address_env=API_BASE_ENV,
-    settings=("cloudflare_account_id", "cloudflare_accept_llama_license"),
+    settings=(
+        StepSetting(
+            name="cloudflare_account_id",
+            description=f"Your Cloudflare account id. Defaults to ${ACCOUNT_ID_ENV}.",
+            examples=("$inputs.cloudflare_account_id",),
+        ),
+        StepSetting(
+            name="cloudflare_accept_llama_license",
+            kind="boolean",
+            default=False,
+            description="Workers AI refuses this model until the account has accepted "
+            "Meta's Llama 3.2 Community License once. When true and the model refuses for "
+            "that reason, the block sends the agreement ('agree') once and retries. Only "
+            "set it if you accept the license and Meta's Acceptable Use Policy.",
+        ),
+    ),
 )

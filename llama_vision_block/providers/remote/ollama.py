@@ -41,5 +41,9 @@ SPEC = ProviderSpec(
     create_backend=create_backend,
     address_env=BASE_URL_ENV,
     settings=SERVER_SETTINGS,
+    setting_notes={
+        "base_url": f"For Ollama it defaults to ${BASE_URL_ENV}, else {DEFAULT_BASE_URL}.",
+        "served_model_name": "For Ollama it defaults to llama3.2-vision (llama3.2-vision:90b).",
+    },
     parameter_notes=PARAMETER_NOTES,
 )

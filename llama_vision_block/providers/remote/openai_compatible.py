@@ -7,14 +7,25 @@ import os
 from llama_vision_block.access import check_base_url
 from llama_vision_block.providers.base import ProviderSettings
 from llama_vision_block.providers.remote.openai_chat import OpenAIChatBackend
-from llama_vision_block.providers.spec import ProviderSpec
+from llama_vision_block.providers.spec import ProviderSpec, StepSetting
 
 NAME = "OpenAI-compatible server"
-# The step properties that reach a server the user runs.
-SERVER_SETTINGS = ("base_url", "served_model_name")
-
 BASE_URL_ENV = "LLAMA_VISION_BASE_URL"
 DEFAULT_BASE_URL = "http://localhost:8000/v1"  # where `vllm serve` listens
+
+# The step properties that reach a server the user runs (Ollama's too).
+SERVER_SETTINGS = (
+    StepSetting(
+        name="base_url",
+        description="URL of the server, including /v1.",
+        examples=("http://localhost:8000/v1", "$inputs.base_url"),
+    ),
+    StepSetting(
+        name="served_model_name",
+        description="Model name the server expects.",
+        examples=("meta-llama/Llama-3.2-11B-Vision-Instruct", "llama3.2-vision"),
+    ),
+)
 # Sent in the request body, outside OpenAI's API; not every server reads them.
 PARAMETER_NOTES = {
     "top_k": (
@@ -45,10 +56,11 @@ def server_backend(
     """A chat backend for a server the user runs: the step's `base_url` (if the
     operator allows it) and `served_model_name` win over the defaults; the key is
     sent only when given."""
+    base_url = settings.option("base_url")
     return OpenAIChatBackend(
         provider=provider,
-        model=settings.served_model_name or model,
-        base_url=check_base_url(settings.base_url) if settings.base_url else default_base_url,
+        model=settings.option("served_model_name") or model,
+        base_url=check_base_url(base_url) if base_url else default_base_url,
         api_key=settings.api_key,
         timeout_s=settings.request_timeout,
     )
@@ -65,5 +77,12 @@ SPEC = ProviderSpec(
     create_backend=create_backend,
     address_env=BASE_URL_ENV,
     settings=SERVER_SETTINGS,
+    setting_notes={
+        "base_url": "For an OpenAI-compatible server (vLLM, SGLang, llama.cpp, "
+        f"`transformers serve`) it defaults to ${BASE_URL_ENV}, else {DEFAULT_BASE_URL}.",
+        "served_model_name": "For a compatible server it defaults to "
+        "meta-llama/Llama-3.2-11B-Vision-Instruct (90B likewise), the name vLLM and "
+        "SGLang serve.",
+    },
     parameter_notes=PARAMETER_NOTES,
 )

@@ -51,7 +51,7 @@ def own_checkpoint(tiny_checkpoint, tmp_path):
 
 def backend_for(path, batch_size=None):
     return local_transformers.create_backend(
-        MODEL, ProviderSettings(model_path=str(path), device="cpu", batch_size=batch_size)
+        MODEL, ProviderSettings(options={"model_path": str(path), "device": "cpu", "batch_size": batch_size})
     )
 
 
@@ -206,7 +206,7 @@ def test_ignored_penalties_are_warned_about_once_per_run(tiny_checkpoint, caplog
 
     caplog.set_level(logging.WARNING)
     generation = Generation(max_tokens=4, temperature=0.0, frequency_penalty=0.5, presence_penalty=0.3)
-    settings = ProviderSettings(model_path=str(tiny_checkpoint), device="cpu")
+    settings = ProviderSettings(options={"model_path": str(tiny_checkpoint), "device": "cpu"})
     backend = create_backend(MODEL_VARIANTS["11B - Local GPU (transformers)"], settings, generation)
     (request,) = make_requests(1, generation)
     assert backend.complete(request) == backend.complete(request)
@@ -286,7 +286,7 @@ def test_any_other_failure_reaches_every_caller_of_the_batch(own_checkpoint):
 
 def test_model_path_from_the_environment(tiny_checkpoint, monkeypatch):
     monkeypatch.setenv(local_transformers.MODEL_PATH_ENV, str(tiny_checkpoint))
-    backend = local_transformers.create_backend(MODEL, ProviderSettings(device="cpu"))
+    backend = local_transformers.create_backend(MODEL, ProviderSettings(options={"device": "cpu"}))
     assert backend.loaded.key.path == str(tiny_checkpoint.resolve())
     assert backend.batch_size == local_transformers.DEFAULT_BATCH_SIZE_CPU
 

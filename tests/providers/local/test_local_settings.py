@@ -21,7 +21,7 @@ MODEL = "meta-llama/Llama-3.2-11B-Vision-Instruct"
 
 def create(model_path, **settings):
     return local_transformers.create_backend(
-        MODEL, ProviderSettings(model_path=None if model_path is None else str(model_path), **settings)
+        MODEL, ProviderSettings(options={"model_path": None if model_path is None else str(model_path), **settings})
     )
 
 

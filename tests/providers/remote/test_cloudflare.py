@@ -26,8 +26,8 @@ def account(monkeypatch):
 
 
 def _backend(account, **settings):
-    values = dict(api_key=account.token, cloudflare_account_id=account.account_id)
-    return cloudflare.create_backend(MODEL, ProviderSettings(**{**values, **settings}))
+    options = {"cloudflare_account_id": account.account_id, **settings}
+    return cloudflare.create_backend(MODEL, ProviderSettings(api_key=account.token, options=options))
 
 
 def _request(width=40, height=30, text="read it", **generation):
@@ -75,7 +75,7 @@ def test_missing_account_id_names_the_property_and_the_variable():
 
 def test_missing_key_names_cloudflare():
     with pytest.raises(ConfigurationError, match="`api_key` is required for Cloudflare Workers AI"):
-        cloudflare.create_backend(MODEL, ProviderSettings(cloudflare_account_id="0" * 32))
+        cloudflare.create_backend(MODEL, ProviderSettings(options={"cloudflare_account_id": "0" * 32}))
 
 
 def test_license_refusal_says_what_to_do(account):

@@ -42,7 +42,9 @@ def test_the_90b_label_reaches_the_90b_tag_with_its_usage(server):
 
 
 def test_step_settings_win_over_the_defaults(server):
-    settings = ProviderSettings(base_url=server.base_url, served_model_name="llama3.2-vision:90b", api_key="proxy-key")
+    settings = ProviderSettings(
+        api_key="proxy-key", options={"base_url": server.base_url, "served_model_name": "llama3.2-vision:90b"}
+    )
     create_backend(MODEL_VARIANTS["11B - Ollama"], settings, GENERATION).complete(_request())
     assert server.requests[0].headers["authorization"] == "Bearer proxy-key"
 
