@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, FrozenSet, Literal, Mapping, Optional, Sequence, Tuple
 
-from llama_vision_block import prompts, results
+from llama_vision_block import prompts, results, schemas
 from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.prompts import Prompt
 
@@ -41,8 +41,8 @@ class TaskSpec:
     # The one line an annotated image shows for an answer, or None to show the text.
     summary: Callable[[Outputs], Optional[str]] = lambda outputs: None
     recommended_parser: Optional[str] = None
-    # Constrained decoding will ask each task for a JSON schema built from the
-    # step's settings (issue 15); None where the answer is free text.
+    # The JSON schema its answer must match, from the step's classes or
+    # output_structure and max_tokens (`schemas.py`); None where it is free text.
     json_schema: Optional[Callable[..., Mapping[str, Any]]] = None
 
 
@@ -86,18 +86,19 @@ TASKS: Dict[str, TaskSpec] = {
     "classification": TaskSpec(
         *_editor("classification"), frozenset({"classes"}), prompts.classification,
         interpret=results.single_label, prediction="classification", summary=_top_class,
-        recommended_parser="roboflow_core/vlm_as_classifier@v2",
+        recommended_parser="roboflow_core/vlm_as_classifier@v2", json_schema=schemas.classification,
     ),
     "multi-label-classification": TaskSpec(
         *_editor("multi-label-classification"), frozenset({"classes"}), prompts.multi_label_classification,
         interpret=results.multi_label, prediction="classification", summary=_predicted_classes,
-        recommended_parser="roboflow_core/vlm_as_classifier@v2",
+        recommended_parser="roboflow_core/vlm_as_classifier@v2", json_schema=schemas.multi_label_classification,
     ),
     # inference has no "Structured Output Generation" in its table.
     "structured-answering": TaskSpec(
         "Structured Output Generation", "Model returns a JSON response with the specified fields",
         frozenset({"output_structure"}), prompts.structured_answering,
         interpret=results.structured, summary=_structured, recommended_parser="roboflow_core/json_parser@v1",
+        json_schema=schemas.structured_answering,
     ),
     # inference's "object-detection" means unprompted detection; this one finds the
     # given classes, as inference's open-vocabulary task does.
@@ -105,6 +106,7 @@ TASKS: Dict[str, TaskSpec] = {
         "Object Detection", "Model detects the provided classes and returns their bounding boxes",
         frozenset({"classes"}), prompts.object_detection,
         interpret=results.object_detection, prediction="object-detection", summary=_detections,
+        json_schema=schemas.object_detection,
     ),
 }
 
@@ -130,6 +132,11 @@ def build_prompt(
 ) -> Prompt:
     """Builds the prompt for `task_type`, checking the values it needs at run time."""
     return task_spec(task_type).build_prompt(prompt=prompt, classes=classes, output_structure=output_structure)
+
+
+def tasks_with_schema() -> Tuple[str, ...]:
+    """The task types whose answer has a JSON schema (constrained decoding applies)."""
+    return tuple(task for task, spec in TASKS.items() if spec.json_schema is not None)
 
 
 def tasks_needing(value: str) -> Tuple[str, ...]:

@@ -1,0 +1,240 @@
+"""The JSON schema each task's answer must match, sized to fit the step's `max_tokens`.
+
+A constrained decoder can only write what the schema allows, so a schema whose
+longest valid answer fits in `max_tokens` ends in valid JSON even when the model
+rambles. The bound is counted in bytes of the answer written without spare
+whitespace (`{"a": 1, "b": [2, 3]}`, as xgrammar writes it when told to): every
+token of a byte-level tokenizer (Llama 3's) spells at least one byte, so an
+answer of N bytes is at most N tokens. A string character takes at most 4 bytes
+(UTF-8; a bounded string admits no escapes), and a number between bounds at most
+`FRACTION_DIGITS` digits after the point (xgrammar's rule for bounded numbers).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence
+
+from llama_vision_block.errors import ConfigurationError
+
+Schema = Dict[str, Any]
+logger = logging.getLogger(__name__)
+
+FRACTION_DIGITS = 6
+BYTES_PER_CHARACTER = 4
+# A structured answer's numbers lie within this bound (larger ones come as text).
+STRUCTURED_NUMBER_BOUND = 1_000_000_000
+# The step's `constrained_decoding`: constrain where the provider can ("auto"),
+# never ("off"), or fail an image rather than send it unconstrained ("required").
+DecodingMode = Literal["auto", "off", "required"]
+DECODING_MODES = ("auto", "off", "required")
+_SEPARATOR = len(", ")
+_COLON = len(": ")
+
+
+class SchemaTooLarge(ConfigurationError):
+    """No answer of the task's schema fits in the step's `max_tokens`."""
+
+
+@dataclass(frozen=True)
+class ResponseSchema:
+    """The JSON schema a reply must match. `required`: a reply the provider did not
+    constrain to it is an error, never an answer read leniently."""
+
+    schema: Mapping[str, Any]
+    required: bool = False
+    # The schema as text, keys in their order (the order an answer writes them):
+    # what caches of compiled grammars are keyed by.
+    key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", json.dumps(self.schema))
+
+
+def response_schema(
+    build: Optional[Callable[..., Schema]], mode: str, **values: Any
+) -> Optional[ResponseSchema]:
+    """The schema a step's replies must match: `build(**values)` unless the task
+    answers in free text (`build` is None) or the step set `constrained_decoding`
+    to "off". Under "auto", a schema that cannot fit `max_tokens` leaves the
+    answer unconstrained (as before constrained decoding, so older workflows with
+    a small `max_tokens` keep working); under "required" it is an error."""
+    if mode not in DECODING_MODES:
+        raise ConfigurationError(
+            f"`constrained_decoding` must be one of {', '.join(DECODING_MODES)}; got {mode!r}."
+        )
+    if build is None or mode == "off":
+        return None
+    try:
+        return ResponseSchema(build(**values), required=mode == "required")
+    except SchemaTooLarge as error:
+        if mode == "required":
+            raise
+        logger.info("Answers are not constrained: %s", error)
+        return None
+
+
+def worst_case_bytes(schema: Mapping[str, Any]) -> int:
+    """The most bytes any answer valid under `schema` can take (the subset of JSON
+    Schema this module writes: objects with every key required and no others,
+    enums, bounded numbers, strings and arrays, booleans, null and `anyOf`)."""
+    if "anyOf" in schema:
+        return max(worst_case_bytes(option) for option in schema["anyOf"])
+    if "enum" in schema:
+        return max(len(json.dumps(value, ensure_ascii=ascii).encode()) for value in schema["enum"] for ascii in (True, False))
+    kind = schema.get("type")
+    if kind == "object":
+        properties = schema["properties"]
+        entries = [len(json.dumps(key).encode()) + _COLON + worst_case_bytes(value) for key, value in properties.items()]
+        return 2 + sum(entries) + _SEPARATOR * max(len(entries) - 1, 0)
+    if kind == "array":
+        items = schema["maxItems"]
+        return 2 + items * worst_case_bytes(schema["items"]) + _SEPARATOR * max(items - 1, 0)
+    if kind == "string":
+        return 2 + BYTES_PER_CHARACTER * schema["maxLength"]
+    if kind in ("number", "integer"):
+        largest = max(abs(schema["minimum"]), abs(schema["maximum"]))
+        fraction = 1 + FRACTION_DIGITS if kind == "number" else 0
+        return (schema["minimum"] < 0) + len(str(int(largest))) + fraction
+    if kind == "boolean":
+        return len("false")
+    if kind == "null":
+        return len("null")
+    raise ValueError(f"no byte bound for the schema {schema!r}")
+
+
+def classification(classes: Sequence[str], max_tokens: int, **_: object) -> Schema:
+    """One class from `classes` and a confidence."""
+    return _fitting("classification", max_tokens, lambda _: _object(class_name=_one_of(classes), confidence=_UNIT))
+
+
+def multi_label_classification(classes: Sequence[str], max_tokens: int, **_: object) -> Schema:
+    """A list of classes from `classes`, each with a confidence; as many as fit."""
+    item = _object(**{"class": _one_of(classes), "confidence": _UNIT})
+    return _fitting(
+        "multi-label-classification", max_tokens,
+        lambda size: _object(predicted_classes=_array(item, size, unique=True)), most=len(classes),
+    )
+
+
+def structured_answering(output_structure: Mapping[str, str], max_tokens: int, **_: object) -> Schema:
+    """Exactly the keys of `output_structure`, each a short text, a number, a
+    boolean or null; the texts are as long as fit."""
+    def schema(length: int) -> Schema:
+        return _object(**{
+            key: {"description": str(description), "anyOf": [
+                _text(length),
+                {"type": "number", "minimum": -STRUCTURED_NUMBER_BOUND, "maximum": STRUCTURED_NUMBER_BOUND},
+                {"type": "boolean"},
+                {"type": "null"},
+            ]}
+            for key, description in output_structure.items()
+        })
+
+    return _fitting("structured-answering", max_tokens, schema, most=max_tokens)
+
+
+def object_detection(classes: Sequence[str], max_tokens: int, **_: object) -> Schema:
+    """A list of boxes, each a class from `classes`, four fractions of the image and
+    a confidence; as many as fit."""
+    box = {"type": "array", "items": _UNIT, "minItems": 4, "maxItems": 4}
+    item = _object(**{"class": _one_of(classes), "box": box, "confidence": _UNIT})
+    return _fitting("object-detection", max_tokens, lambda size: _object(detections=_array(item, size)), most=max_tokens)
+
+
+def length_limits(schema: Mapping[str, Any]) -> Dict[str, int]:
+    """The bound on each string value of a structured-answering schema, by key; a
+    value that reaches it may have been cut short."""
+    limits = {}
+    for key, value in schema.get("properties", {}).items():
+        for option in value.get("anyOf", []):
+            if option.get("type") == "string":
+                limits[key] = option["maxLength"]
+    return limits
+
+
+_UNIT: Schema = {"type": "number", "minimum": 0, "maximum": 1}
+
+
+def _text(length: int) -> Schema:
+    # The pattern says the length again: xgrammar reads a pattern instead of
+    # maxLength, and this one also keeps out control characters (invalid in JSON)
+    # and escapes, so each character is at most 4 bytes.
+    return {"type": "string", "maxLength": length, "pattern": f'^[^"\\\\\\x00-\\x1f]{{0,{length}}}$'}
+
+
+def _one_of(classes: Sequence[str]) -> Schema:
+    return {"type": "string", "enum": [str(name).strip() for name in classes]}
+
+
+def _object(**properties: Schema) -> Schema:
+    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+
+
+def _array(item: Schema, size: int, unique: bool = False) -> Schema:
+    schema = {"type": "array", "items": item, "maxItems": size}
+    if unique:
+        schema["uniqueItems"] = True
+    return schema
+
+
+def _fitting(task: str, max_tokens: int, build: Callable[[int], Schema], most: int = 1) -> Schema:
+    """`build(size)` for the largest size from 1 to `most` whose longest answer,
+    and the end-of-turn token after it, fit in `max_tokens`."""
+    budget = max_tokens - 1
+    if worst_case_bytes(build(1)) > budget:
+        raise SchemaTooLarge(
+            f"`max_tokens` {max_tokens} is too small for a constrained {task} answer: it "
+            f"needs at least {worst_case_bytes(build(1)) + 1}. Raise `max_tokens`, or set "
+            "`constrained_decoding` to 'auto' or 'off'."
+        )
+    low, high = 1, max(most, 1)
+    while low < high:  # the longest answer grows with the size
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if worst_case_bytes(build(middle)) <= budget else (low, middle - 1)
+    return build(low)
+
+
+def constraint_problem(reply: str, constraint: ResponseSchema) -> Optional[str]:
+    """What is wrong with a reply to a constrained request, or None: under
+    "required", a reply that does not match the schema (the provider did not apply
+    it); and a text value that reached its length bound, so may have been cut."""
+    violation = schema_violation(reply, constraint.schema)
+    if violation is not None:
+        if not constraint.required:
+            return None  # read leniently, as an unconstrained reply
+        return (
+            f"the reply does not match the JSON schema it was constrained to ({violation}): "
+            "the provider did not apply the constraint"
+        )
+    document = json.loads(reply)
+    for key, limit in length_limits(constraint.schema).items():
+        if isinstance(document.get(key), str) and len(document[key]) >= limit:
+            return (
+                f"the value of '{key}' reached the {limit} characters that max_tokens leaves "
+                "it and may be cut short; raise `max_tokens` for complete values"
+            )
+    return None
+
+
+def schema_violation(reply: str, schema: Mapping[str, Any]) -> Optional[str]:
+    """Why `reply` is not a JSON document valid under `schema`, or None."""
+    import jsonschema
+
+    try:
+        document = json.loads(reply)
+    except ValueError as error:
+        return f"it is not JSON ({error})"
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(document))
+    if error is None:
+        return None
+    where = "/".join(map(str, error.absolute_path)) or "the answer"
+    return f"{where}: {error.message}"
+
+
+__all__: List[str] = [
+    "DECODING_MODES", "ResponseSchema", "classification", "constraint_problem", "length_limits", "multi_label_classification",
+    "object_detection", "schema_violation", "structured_answering", "worst_case_bytes",
+]
