@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Protocol, Tuple,
 from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.images import PreparedImage
 from llama_vision_block.prompts import Prompt
+from llama_vision_block.schemas import ResponseSchema
 from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
 
 if TYPE_CHECKING:  # the spec module's annotations only
@@ -55,6 +56,8 @@ class VisionRequest:
     prompt: Prompt
     image: PreparedImage  # EncodedImage for HTTP providers, PixelImage in process
     generation: Generation
+    # The JSON schema the reply must match, where the task and the step ask for one.
+    response_schema: Optional[ResponseSchema] = None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,10 @@
 `WorkersAI` plays one Cloudflare account: it checks the token and the account in
 the path, keeps the account's license state (the model refuses with error 5016
 until the prompt 'agree' was sent once), validates the body against the model's
-messages schema and answers in Cloudflare's envelope.
+messages schema and answers in Cloudflare's envelope. In JSON mode
+(`response_format`) its `response` is the document itself, an object; with
+`json_mode_unmet` it answers JSON mode with the error Workers AI gives when the
+model could not meet the schema.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List
 
 from support.chat_server import image_size_text
+from support.schema_answers import smallest_answer
 from support.loopback import RecordedRequest, Reply
 
 MODEL = "@cf/meta/llama-3.2-11b-vision-instruct"
@@ -42,6 +46,7 @@ class WorkersAI:
     reply: Callable[[RecordedRequest], str] = image_size_text
     agreements: int = 0
     schema_errors: List[str] = field(default_factory=list)
+    json_mode_unmet: bool = False
 
     def __call__(self, request: RecordedRequest) -> Reply:
         if request.headers.get("authorization") != f"Bearer {self.token}":
@@ -60,6 +65,12 @@ class WorkersAI:
         if problem:
             self.schema_errors.append(problem)
             return 400, envelope(errors=[{"code": 5006, "message": f"Error: {problem}"}])
+        response_format = request.body.get("response_format")
+        if response_format is not None:
+            if self.json_mode_unmet:
+                return 400, envelope(errors=[{"code": 5024, "message": "JSON Mode couldn't be met"}])
+            answer = smallest_answer(response_format["json_schema"])
+            return 200, envelope({"response": answer, "usage": usage(request.body, str(answer))})
         text = self.reply(request)
         return 200, envelope({"response": text, "tool_calls": [], "usage": usage(request.body, text)})
 
@@ -78,4 +89,10 @@ class WorkersAI:
             return "image must be an array of integers 0-255"
         if not 0 <= body.get("temperature", 0.6) <= 5:
             return "temperature must be <= 5"
+        response_format = body.get("response_format")
+        if response_format is not None and (
+            response_format.get("type") not in ("json_object", "json_schema")
+            or not isinstance(response_format.get("json_schema", {}), dict)
+        ):
+            return "response_format must have a type of json_object or json_schema"
         return ""

@@ -8,10 +8,11 @@ envelope: `{"result": {"response": ...}, "success": true, "errors": []}`.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import httpx
 
@@ -28,7 +29,9 @@ from llama_vision_block.providers.remote.clients import CLIENTS, client_key
 from llama_vision_block.providers.spec import ProviderSpec, StepSetting
 from llama_vision_block.providers.remote.replies import clip, redirect_message
 from llama_vision_block.providers.remote.transport import ReplyTooLarge, attempt, failed_attempt, http_client
+from llama_vision_block.providers.remote.schema_support import send_constrained
 from llama_vision_block.retries import parse_retry_after
+from llama_vision_block.schemas import ResponseSchema
 
 API_BASE_ENV = "CLOUDFLARE_API_BASE_URL"
 DEFAULT_API_BASE = "https://api.cloudflare.com/client/v4"
@@ -43,6 +46,8 @@ MAX_CONTENT_CHARS = MAX_MESSAGE_CHARS
 # Meta's license must be accepted once per account before the model answers.
 LICENSE_ERROR_CODE = 5016
 LICENSE_AGREEMENT = {"prompt": "agree"}
+# Workers AI's answer when its JSON mode could not produce a valid answer for a request.
+JSON_MODE_UNMET = "json mode couldn't be met"
 
 
 class LicenseNotAccepted(StepProviderError):
@@ -71,8 +76,18 @@ class CloudflareBackend:
         self._agreed = False
 
     def complete(self, request: VisionRequest) -> Reply:
-        """Runs the model on one image; accepts the license first when allowed to."""
-        body = request_body(request)
+        """Runs the model on one image, in JSON mode where the request has a schema;
+        accepts the license first when allowed to."""
+        return send_constrained(
+            lambda constraint: self._complete(request, constraint),
+            request.response_schema,
+            server=(self._client_key, self._url),
+            provider=NAME,
+            per_request=lambda error: JSON_MODE_UNMET in error.provider_message.lower(),
+        )
+
+    def _complete(self, request: VisionRequest, constraint: Optional[ResponseSchema]) -> Reply:
+        body = request_body(request, constraint)
         try:
             result = self._run(body)
         except LicenseNotAccepted:
@@ -131,8 +146,9 @@ def create_backend(model: str, settings: ProviderSettings) -> CloudflareBackend:
     )
 
 
-def request_body(request: VisionRequest) -> Dict[str, Any]:
-    """The JSON body for one image, after checking the schema's limits."""
+def request_body(request: VisionRequest, constraint: Optional[ResponseSchema] = None) -> Dict[str, Any]:
+    """The JSON body for one image, after checking the schema's limits; in JSON mode
+    (`response_format`, the schema itself under `json_schema`) for a `constraint`."""
     generation = request.generation
     text = request.prompt.text
     if len(text) > MAX_CONTENT_CHARS:
@@ -148,6 +164,7 @@ def request_body(request: VisionRequest) -> Dict[str, Any]:
         "max_tokens": generation.max_tokens,
         "temperature": generation.temperature,
         **generation.optional_parameters(),
+        **({"response_format": {"type": "json_schema", "json_schema": dict(constraint.schema)}} if constraint else {}),
     }
 
 
@@ -194,6 +211,8 @@ def read_envelope(response: httpx.Response, api_key: str = "") -> Any:
 def reply_from_result(result: Any, max_tokens: int) -> Reply:
     """The reply in a successful `result`; cut off when it used every allowed token."""
     text = result.get("response") if isinstance(result, dict) else result
+    if isinstance(text, (dict, list)):  # JSON mode answers with the document itself
+        text = json.dumps(text, ensure_ascii=False)
     if not isinstance(text, str):
         raise ProviderError(NAME, "answered without a reply (no `result.response`)")
     if not text.strip():

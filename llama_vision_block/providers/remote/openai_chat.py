@@ -13,6 +13,7 @@ from llama_vision_block.prompts import to_chat_messages
 from llama_vision_block.providers.base import Reply, VisionRequest, usage_token_counts
 from llama_vision_block.providers.remote.clients import CLIENTS, client_key
 from llama_vision_block.providers.remote.replies import envelope_message, redirect_message
+from llama_vision_block.providers.remote.schema_support import REFUSAL_STATUSES, send_constrained
 from llama_vision_block.providers.remote.transport import (
     ReplyTooLarge,
     attempt,
@@ -20,6 +21,7 @@ from llama_vision_block.providers.remote.transport import (
     failed_attempt,
 )
 from llama_vision_block.retries import parse_retry_after
+from llama_vision_block.schemas import ResponseSchema
 
 
 class OpenAIChatBackend:
@@ -55,7 +57,27 @@ class OpenAIChatBackend:
         )
 
     def complete(self, request: VisionRequest) -> Reply:
-        """Sends one chat completion and returns the first choice's text."""
+        """Sends one chat completion and returns the first choice's text; with the
+        task's JSON schema as `response_format` where the request has one."""
+        return send_constrained(
+            lambda constraint: self._send(request, constraint),
+            request.response_schema,
+            server=(self._client_key, self.model),
+            provider=self.provider,
+            refuses=self.refuses_schema,
+        )
+
+    def refuses_schema(self, error: ProviderError) -> bool:
+        """Whether an error may be the server refusing `response_format`."""
+        return error.status_code in REFUSAL_STATUSES
+
+    def constrained_fields(self, constraint: ResponseSchema) -> Dict[str, Any]:
+        """The request fields that ask for an answer matching `constraint`: OpenAI's
+        `response_format`, which vLLM, SGLang, Ollama and OpenRouter take."""
+        schema = {"name": "answer", "schema": dict(constraint.schema), "strict": True}
+        return {"response_format": {"type": "json_schema", "json_schema": schema}}
+
+    def _send(self, request: VisionRequest, constraint: Optional[ResponseSchema]) -> Reply:
         body = {
             "model": self.model,
             "messages": to_chat_messages(request.prompt, request.image.data_url()),
@@ -64,6 +86,7 @@ class OpenAIChatBackend:
             # top_k and repetition_penalty are not OpenAI parameters; OpenRouter,
             # vLLM, SGLang and llama.cpp read what they know of these from the body.
             **request.generation.optional_parameters(),
+            **(self.constrained_fields(constraint) if constraint is not None else {}),
         }
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         try:

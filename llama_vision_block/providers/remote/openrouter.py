@@ -9,6 +9,7 @@ into one step-wide error that says what to do.
 from __future__ import annotations
 
 import os
+from typing import Any, Dict
 
 from llama_vision_block.errors import ProviderError, StepProviderError
 from llama_vision_block.providers.base import (
@@ -19,6 +20,7 @@ from llama_vision_block.providers.base import (
 )
 from llama_vision_block.providers.remote.openai_chat import OpenAIChatBackend
 from llama_vision_block.providers.spec import ProviderSpec
+from llama_vision_block.schemas import ResponseSchema
 
 BASE_URL_ENV = "OPENROUTER_BASE_URL"
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
@@ -53,6 +55,15 @@ class OpenRouterBackend(OpenAIChatBackend):
                 not_served_message(self.model, error.provider_message),
                 error.status_code,
             ) from None
+
+    def refuses_schema(self, error: ProviderError) -> bool:
+        return super().refuses_schema(error) and not is_not_served(error)
+
+    def constrained_fields(self, constraint: ResponseSchema) -> Dict[str, Any]:
+        fields = super().constrained_fields(constraint)
+        if constraint.required:  # only to hosts that honour every field sent
+            fields["provider"] = {"require_parameters": True}
+        return fields
 
 
 def create_backend(model: str, settings: ProviderSettings) -> OpenRouterBackend:
