@@ -26,6 +26,8 @@ from llama_vision_block.images import PixelImage, PreparedImage
 from llama_vision_block.prompts import Prompt
 from llama_vision_block.providers.base import Generation, ProviderSettings, Reply, VisionRequest
 from llama_vision_block.providers.local.batcher import PROVIDER, BatchStats, Job
+from llama_vision_block.providers.local.grammar import INSTALL_HINT
+from llama_vision_block.schemas import ResponseSchema
 from llama_vision_block.providers.local.checkpoint import check_checkpoint
 from llama_vision_block.providers.local.generation import is_sampling
 from llama_vision_block.providers.local.model_cache import MODEL_CACHE, LoadedModel, ModelKey
@@ -102,10 +104,22 @@ class LocalTransformersBackend:
             image=decode_image(request.image),
             generation=request.generation,
             batch_limit=self._batch_limit(request.generation),
+            constraint=self._constraint(request.response_schema),
         )
         # Leased: another step's model cannot unload this one while it answers.
         with MODEL_CACHE.lease(self.loaded.key) as loaded:
             return loaded.batcher.submit(job).result()
+
+    def _constraint(self, constraint: Optional[ResponseSchema]) -> Optional[ResponseSchema]:
+        # Without xgrammar, "auto" reads answers leniently; "required" cannot be met.
+        if constraint is None or self.loaded.batcher.grammars() is not None:
+            return constraint
+        if constraint.required:
+            raise ConfigurationError(
+                f"`constrained_decoding` is 'required', and the {PROVIDER} provider "
+                f"constrains answers with xgrammar, which is not installed: {INSTALL_HINT}."
+            )
+        return None
 
     def _batch_limit(self, generation: Generation) -> int:
         # A seeded, sampled reply must not depend on which other images happened

@@ -6,7 +6,8 @@ and runs ONE `generate` for up to `job.batch_limit` queued jobs that share its
 key (identical `Generation` settings and batch limit), in arrival order. When
 fewer are queued, it waits for company while requests keep arriving (gaps under
 `GATHER_IDLE_S`), never longer than `GATHER_MAX_S`. Each caller gets the text
-decoded from its own new tokens.
+decoded from its own new tokens. A job may carry a JSON schema: its row of the
+batch is constrained to it (`grammar.py`), the others are not.
 
 A CUDA out-of-memory error halves the batch and retries each half, down to one
 image; any other failure is delivered, as a `ProviderError`, to every caller of
@@ -22,9 +23,15 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Deque, Hashable, List, Optional
 
+import logging
+
 from llama_vision_block.errors import ProviderError
 from llama_vision_block.providers.base import Generation, Reply
 from llama_vision_block.providers.local.generation import generate_replies, is_out_of_memory
+from llama_vision_block.providers.local.grammar import INSTALL_HINT, Grammars, xgrammar_module
+from llama_vision_block.schemas import ResponseSchema
+
+logger = logging.getLogger(__name__)
 
 PROVIDER = "Local GPU (transformers)"
 # A partial batch waits while requests keep coming (at most this long apart)...
@@ -43,6 +50,7 @@ class Job:
     image: Any  # PIL.Image.Image, RGB
     generation: Generation
     batch_limit: int
+    constraint: Optional[ResponseSchema] = None  # the schema its reply must match
     future: "Future[Reply]" = field(default_factory=Future)
 
     @property
@@ -90,6 +98,9 @@ class MicroBatcher:
         self._pending: List[Job] = []
         self._wake = threading.Condition()
         self._closed = False
+        self._grammars: Optional[Grammars] = None
+        self._grammar_lock = threading.Lock()
+        self._said_no_grammar = False
         self._thread = threading.Thread(
             target=self._serve, name=f"llama-vision-batcher[{name}]", daemon=True
         )
@@ -106,6 +117,27 @@ class MicroBatcher:
             self._last_arrival = time.monotonic()
             self._wake.notify()
         return job.future
+
+    def grammars(self) -> Optional[Grammars]:
+        """The model's compiled grammars; None (said once in the log) where xgrammar
+        is not installed."""
+        with self._grammar_lock:
+            if self._grammars is None:
+                if xgrammar_module() is None:
+                    if not self._said_no_grammar:
+                        self._said_no_grammar = True
+                        logger.warning(
+                            "%s: answers are not constrained to their JSON schema, since "
+                            "xgrammar is not installed: %s.", PROVIDER, INSTALL_HINT,
+                        )
+                    return None
+                eos = self.model.generation_config.eos_token_id
+                self._grammars = Grammars(
+                    self.processor.tokenizer,
+                    vocab_size=self.model.get_output_embeddings().weight.shape[0],
+                    stop_token_ids=[eos] if isinstance(eos, int) else list(eos or []),
+                )
+            return self._grammars
 
     def close(self) -> None:
         """Stops the worker after its current batch; queued jobs fail."""
@@ -156,10 +188,13 @@ class MicroBatcher:
 
     def _run(self, batch: List[Job]) -> None:
         try:
+            constraints = [job.constraint for job in batch]
+            mask = self.grammars().mask(constraints) if any(constraints) else None
             replies, new_tokens = generate_replies(
                 self.model, self.processor, self.device,
                 [job.text for job in batch], [job.image for job in batch],
                 batch[0].generation, on_generate=self.stats.record_call,
+                logits_processors=[mask] if mask is not None else [],
             )
         except Exception as error:  # noqa: BLE001 - every caller gets an answer
             if not is_out_of_memory(error):

@@ -31,10 +31,12 @@ def generate_replies(
     images: Sequence[Any],
     generation: Generation,
     on_generate: Optional[Callable[[int], None]] = None,
+    logits_processors: Sequence[Any] = (),
 ) -> Tuple[List[Reply], int]:
     """Runs one `generate` for prompts `texts` (chat template applied) and their
-    images; returns each row's reply (with its own token counts, padding
-    excluded) and the number of tokens generated."""
+    images, `logits_processors` applied after the step's own (a grammar mask);
+    returns each row's reply (with its own token counts, padding excluded) and
+    the number of tokens generated."""
     import torch
 
     tokenizer = processor.tokenizer
@@ -43,6 +45,8 @@ def generate_replies(
     if pad_id is None:
         pad_id = tokenizer.pad_token_id
     kwargs = generate_kwargs(generation, pad_id, getattr(config, "repetition_penalty", None))
+    if logits_processors:
+        kwargs["logits_processor"] = _processor_list(*kwargs.get("logits_processor", ()), *logits_processors)
     with torch.inference_mode():
         inputs = processor(
             images=[[image] for image in images],
@@ -159,7 +163,7 @@ def _token_ids(value: Any) -> frozenset:
     return frozenset(int(token) for token in value)
 
 
-def _processor_list(processor: RepetitionPenalty) -> Any:
+def _processor_list(*processors: Any) -> Any:
     from transformers import LogitsProcessorList
 
-    return LogitsProcessorList([processor])
+    return LogitsProcessorList(processors)

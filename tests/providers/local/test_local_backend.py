@@ -8,7 +8,6 @@ their own copy of the checkpoint, so they get their own cache entry and batcher.
 import io
 import logging
 import re
-import shutil
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -25,28 +24,11 @@ from llama_vision_block.providers.base import Generation, ProviderSettings, Repl
 from llama_vision_block.providers.local import backend as local_transformers
 from llama_vision_block.providers.local.model_cache import MODEL_CACHE
 from support.images import make_image
-from support.tiny_mllama import SYSTEM_WITH_IMAGE_ERROR, build_tiny_mllama
+from support.tiny_mllama import SYSTEM_WITH_IMAGE_ERROR
 
 MODEL = "meta-llama/Llama-3.2-11B-Vision-Instruct"
 GREEDY = Generation(max_tokens=8, temperature=0.0)
 SEEDED = Generation(max_tokens=8, temperature=1.0, top_k=50, seed=7)
-
-
-@pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory):
-    threads = torch.get_num_threads()
-    # One intra-op thread: the model is tiny, and spinning OpenMP threads on a
-    # busy 2-core machine only adds noise.
-    torch.set_num_threads(1)
-    yield build_tiny_mllama(tmp_path_factory.mktemp("tiny-mllama"))
-    MODEL_CACHE.clear()
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def own_checkpoint(tiny_checkpoint, tmp_path):
-    """A private copy of the tiny checkpoint: its own cache entry and batcher."""
-    return shutil.copytree(tiny_checkpoint, tmp_path / "checkpoint")
 
 
 def backend_for(path, batch_size=None):
