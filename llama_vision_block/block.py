@@ -33,6 +33,7 @@ from llama_vision_block.providers import (
 from llama_vision_block.providers.base import from_step, provider_settings
 from llama_vision_block.results import Interpreter, failure_outputs, reply_outputs
 from llama_vision_block.retries import RetryPolicy, call_with_retries
+from llama_vision_block.schemas import ResponseSchema, constraint_problem, response_schema
 from llama_vision_block.tasks import task_spec
 
 
@@ -59,6 +60,13 @@ class LlamaVisionBlockV1(WorkflowBlock):
         generation = from_step(Generation, properties)
         api_key = properties["api_key"]
         settings = provider_settings(spec, properties, api_key=key_for(variant, api_key))
+        constraint = response_schema(
+            task.json_schema,
+            properties["constrained_decoding"],
+            classes=properties["classes"],
+            output_structure=properties["output_structure"],
+            max_tokens=generation.max_tokens,
+        )
         ask = ImageQuestion(
             backend=create_backend(variant, settings, generation),
             prompt=task.build_prompt(
@@ -67,6 +75,7 @@ class LlamaVisionBlockV1(WorkflowBlock):
                 output_structure=properties["output_structure"],
             ),
             generation=generation,
+            constraint=constraint,
             retry_policy=RetryPolicy(max_retries=properties["max_retries"]),
             fail_fast=properties["fail_fast"],
             interpret=task.interpret,
@@ -103,6 +112,7 @@ class ImageQuestion:
     backend: Backend
     prompt: Prompt
     generation: Generation
+    constraint: Optional[ResponseSchema]
     retry_policy: RetryPolicy
     fail_fast: bool
     interpret: Optional[Interpreter]
@@ -117,7 +127,10 @@ class ImageQuestion:
         name, image, prepared = item
         try:
             request = VisionRequest(
-                prompt=self.prompt, image=prepared.result(), generation=self.generation
+                prompt=self.prompt,
+                image=prepared.result(),
+                generation=self.generation,
+                response_schema=self.constraint,
             )
             reply = call_with_retries(lambda: self.backend.complete(request), self.retry_policy)
         except StepError:
@@ -126,9 +139,10 @@ class ImageQuestion:
             if self.fail_fast:
                 raise
             return failure_outputs(error.for_image(name), self.classes)
+        text = redact(reply.text, self.secret)
         return reply_outputs(
             self.interpret,
-            redact(reply.text, self.secret),
+            text,
             image,
             self.classes,
             self.output_structure,
@@ -136,4 +150,5 @@ class ImageQuestion:
             cut_off_at=self.generation.max_tokens if reply.cut_off else None,
             input_tokens=reply.input_tokens,
             output_tokens=reply.output_tokens,
+            constraint_problem=None if self.constraint is None else constraint_problem(text, self.constraint),
         )

@@ -41,7 +41,8 @@ from llama_vision_block.model_versions import (
 from llama_vision_block.prompts import class_list_problem, prompt_length_problem
 from llama_vision_block.providers import PROVIDERS, STEP_SETTINGS, StepSetting, providers_reading
 from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
-from llama_vision_block.tasks import TASKS, TaskType, tasks_needing
+from llama_vision_block.schemas import DecodingMode, response_schema
+from llama_vision_block.tasks import TASKS, TaskType, tasks_needing, tasks_with_schema
 
 EXECUTION_ENGINE_COMPATIBILITY = ">=1.3.0,<2.0.0"
 
@@ -244,6 +245,21 @@ class BlockManifest(_WithProviderProperties):
         default=None,
         description="Raises the chance of the model introducing new topics; 0.0-2.0.",
     )
+    constrained_decoding: DecodingMode = Field(
+        default="auto",
+        description="For tasks that answer in JSON (classification, multi-label "
+        "classification, structured answering, object detection): 'auto' asks the "
+        "provider to constrain the answer to the task's JSON schema where it can (in "
+        "process with xgrammar, vLLM, SGLang, Ollama, Cloudflare Workers AI) and reads "
+        "the answer leniently where it cannot; 'required' fails an image rather than "
+        "accept an answer that was not constrained; 'off' never asks. The schema is "
+        "sized to fit max_tokens (see docs/block.md).",
+        json_schema_extra={
+            "relevant_for": {
+                "task_type": {"values": sorted(tasks_with_schema()), "required": False},
+            },
+        },
+    )
     max_retries: int = Field(
         default=3,
         description="How many times a request that failed for a transient reason (rate "
@@ -310,6 +326,14 @@ class BlockManifest(_WithProviderProperties):
                 f"`output_structure` is required for task_type '{task}': a dictionary "
                 "of field name -> description."
             )
+        if "classes" not in needs or isinstance(self.classes, list):  # not a selector
+            try:  # the answer's schema must fit max_tokens
+                response_schema(
+                    TASKS[task].json_schema, self.constrained_decoding, classes=self.classes,
+                    output_structure=self.output_structure, max_tokens=self.max_tokens,
+                )
+            except ConfigurationError as error:
+                raise ValueError(str(error)) from None
         if self.model_version in MODEL_VARIANTS:  # not a selector
             try:
                 variant = resolve_model_version(self.model_version)

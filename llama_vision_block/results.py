@@ -44,6 +44,7 @@ def reply_outputs(
     cut_off_at: Optional[int] = None,
     input_tokens: Optional[int] = None,
     output_tokens: Optional[int] = None,
+    constraint_problem: Optional[str] = None,
 ) -> Dict[str, Any]:
     """The outputs for a reply: a task with an interpreter (those that ask for JSON)
     gets it parsed.
@@ -51,7 +52,8 @@ def reply_outputs(
     `sent` is the image as the model saw it (its sizes, before and after any
     downscale, spare decoding `image` again); `cut_off_at` is `max_tokens` when
     the reply stopped there; the token counts are the provider's (`None` where
-    it did not say).
+    it did not say); `constraint_problem` says what is wrong with a reply to a
+    constrained request (`schemas.constraint_problem`): such a reply is not read.
     """
     outputs = _empty_outputs(output=reply, classes=classes)
     outputs.update(input_tokens=input_tokens, output_tokens=output_tokens)
@@ -63,7 +65,9 @@ def reply_outputs(
             f"the reply was cut off at max_tokens={cut_off_at}; raise `max_tokens` "
             "for complete answers"
         )
-    if interpret is not None:
+    if constraint_problem is not None:
+        problems.append(constraint_problem)  # and no answer read from such a reply
+    elif interpret is not None:
         image_size = sent.source_size if sent else _decoded_size(image)
         name, parsed = interpret(
             reply,

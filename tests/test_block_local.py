@@ -85,3 +85,28 @@ def test_missing_model_path_stops_the_step_naming_the_path(tmp_path):
         run_workflow(single_step_workflow(_step(), INPUTS), {"image": make_image(8, 8), "model_path": str(missing)})
     assert str(missing) in str(caught.value)
 
+
+
+@pytest.mark.parametrize("task_type", ["classification", "multi-label-classification", "structured-answering", "object-detection"])
+def test_json_tasks_answer_validly_by_default_in_process(checkpoint, task_type):
+    """Constrained decoding is on by default: even a random model's answers read."""
+    classes = ["car", "bus", "traffic light"]
+    settings = {"classes": classes, "output_structure": {"count": "cars", "colour": "main colour"}}
+    step = _step(
+        type="llama_vision_block/llama_3_2_vision@v1", task_type=task_type, temperature=1.0, seed=7,
+        max_tokens=500, **settings,
+    )
+    images = [make_image(48 + 8 * i, 40, seed=i) for i in range(4)]
+
+    outputs = [item["llama"] for item in run_workflow(single_step_workflow(step, INPUTS), {"image": images, "model_path": str(checkpoint)})]
+
+    for image in outputs:
+        assert image["error_status"] is False, image["error_message"]
+        if task_type == "structured-answering":
+            assert set(image["structured_output"]) == {"count", "colour"}
+        elif task_type == "object-detection":
+            assert set(image["predictions"].data["class_name"]) <= set(classes)
+        elif task_type == "classification":
+            assert image["predictions"]["top"] in classes
+        else:
+            assert set(image["predictions"]["predicted_classes"]) <= set(classes)

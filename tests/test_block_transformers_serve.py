@@ -6,6 +6,7 @@ import httpx
 import pytest
 from transformers import AutoProcessor
 
+from llama_vision_block import schemas
 from llama_vision_block.images import encode_image
 from llama_vision_block.prompts import to_chat_messages
 from llama_vision_block.providers.local.backend import render_prompt
@@ -30,7 +31,7 @@ def server(tmp_path_factory):
         yield running
 
 
-def _run(server, task_type, images, model=None):
+def _run(server, task_type, images, model=None, **settings):
     step = {
         "type": "llama_vision_block/llama_3_2_vision@v1",
         "task_type": task_type,
@@ -41,6 +42,7 @@ def _run(server, task_type, images, model=None):
         "max_tokens": MAX_TOKENS,
         "max_retries": 0,
         **TASK_SETTINGS,
+        **settings,
     }
     parameters = {"image": images, "base_url": server.base_url, "model": model or server.model}
     return [item["llama"] for item in run_workflow(single_step_workflow(step, INPUTS), parameters)]
@@ -87,3 +89,37 @@ def test_a_model_name_the_server_does_not_serve_is_named_in_the_error(server):
     (image,) = _run(server, "caption", [make_image(32, 32)], model="meta-llama/Llama-3.2-11B-Vision-Instruct")
     assert image["error_status"] is True
     assert "OpenAI-compatible server (HTTP 400): Server is pinned to" in image["error_message"]
+
+
+def test_the_server_ignores_a_json_schema_rather_than_refusing_it(server):
+    """transformers serve takes `response_format` and, logging that it ignores
+    it, answers unconstrained: nothing to fall back from, so the reply itself
+    must tell whether the constraint was applied."""
+    schema = schemas.classification(["car", "bus"], max_tokens=60)
+    messages = to_chat_messages(build_prompt("classification", classes=["car", "bus"]), encode_image(make_image(32, 32)).data_url())
+    response_format = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": True}}
+    body = {"model": server.model, "max_tokens": 60, "temperature": 0.0, "messages": messages, "response_format": response_format}
+
+    answer = httpx.post(f"{server.base_url}/chat/completions", json=body, timeout=60)
+
+    assert answer.status_code == 200
+    assert schemas.schema_violation(answer.json()["choices"][0]["message"]["content"], schema) is not None
+
+
+def test_auto_reads_the_unconstrained_answers_of_a_server_that_ignores_the_schema(server):
+    outputs = _run(server, "classification", [make_image(64, 48, seed=1), make_image(40, 60, seed=2)], max_tokens=60)
+    for image in outputs:  # answered; a random reply is then not a class, and says so
+        assert "HTTP" not in image["error_message"] and "constrained" not in image["error_message"]
+        assert image["output"]
+
+
+def test_required_flags_every_answer_the_server_did_not_constrain(server):
+    outputs = _run(
+        server, "classification", [make_image(64, 48, seed=1), make_image(40, 60, seed=2)],
+        max_tokens=60, constrained_decoding="required",
+    )
+    for image in outputs:
+        assert image["error_status"] is True
+        assert "does not match the JSON schema it was constrained to" in image["error_message"]
+        assert "the provider did not apply the constraint" in image["error_message"]
+        assert image["predictions"] is None

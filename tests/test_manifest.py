@@ -239,3 +239,20 @@ def test_outputs_and_batch_input():
 def test_actual_outputs_narrow_predictions_to_the_task(task_type, prediction_kinds):
     manifest = BlockManifest.model_validate({**VALID, "task_type": task_type, "classes": ["a"]})
     assert _kinds(manifest.get_actual_outputs())["predictions"] == prediction_kinds
+
+
+def test_constrained_decoding_defaults_to_auto_and_is_shown_for_the_json_tasks():
+    assert BlockManifest.model_validate(VALID).constrained_decoding == "auto"
+    shown = BlockManifest.model_json_schema()["properties"]["constrained_decoding"]["relevant_for"]
+    assert shown["task_type"]["values"] == sorted(
+        ["classification", "multi-label-classification", "structured-answering", "object-detection"]
+    )
+    with pytest.raises(ValidationError, match="constrained_decoding"):
+        BlockManifest.model_validate({**VALID, "constrained_decoding": "strict"})
+
+
+def test_a_required_schema_that_cannot_fit_max_tokens_fails_compilation_and_auto_does_not():
+    step = {**VALID, "task_type": "object-detection", "classes": ["car"], "max_tokens": 60}
+    with pytest.raises(ValidationError, match="`max_tokens` 60 is too small for a constrained object-detection answer"):
+        BlockManifest.model_validate({**step, "constrained_decoding": "required"})
+    assert BlockManifest.model_validate(step).max_tokens == 60  # as before: answered unconstrained
