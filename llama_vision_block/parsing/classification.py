@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from llama_vision_block.parsing.answer_text import text_answers
 from llama_vision_block.parsing.coercion import DEFAULT_CONFIDENCE, ClassMatcher, to_confidence
+from llama_vision_block.parsing.corrections import read_corrected
 from llama_vision_block.parsing.json_text import pick
-from llama_vision_block.parsing.labels import label_items, read_labels
+from llama_vision_block.parsing.labels import label_items, read_labels, ruled_out
 from llama_vision_block.parsing.lenient import Loaded
 from llama_vision_block.parsing.result import Parsed, ReplyParseError, failed
-
-_PLAIN_ANSWER = re.compile(r"[\s\"'`*.]+")
 
 
 @dataclass(frozen=True)
@@ -36,48 +35,78 @@ def parse_single_label(text: str, classes: Sequence[str]) -> Parsed[SingleLabel]
     """The class the reply names, mapped onto `classes`.
 
     A missing or unreadable confidence is `DEFAULT_CONFIDENCE` (1.0). Given
-    several labels, the most confident wins. A reply that is just a class
-    name, with no JSON, is accepted too.
+    several labels, the most confident wins; classes marked false or "no" are
+    not candidates. Without JSON, a markdown answer (`**Class:** Dog`) or a
+    first line that is just a class name is read. A reply that corrects itself
+    gives its corrected answer; one that gives two different answers is an error.
     """
     if not isinstance(text, str):
         return failed(f"expected the reply as str, got {type(text).__name__}")
     matcher = ClassMatcher(classes or ())
-
-    def interpret(candidate: Loaded) -> Tuple[int, Parsed[SingleLabel]]:
-        items = label_items(candidate.value, matcher, single=True)
-        labels = read_labels(items, candidate) if items is not None else []
-        if not labels:
-            return 0, failed("no class name found in the JSON reply")
-        pool = [label for label in labels if not label[2]] or labels
-        scores = [to_confidence(label[1]) for label in pool]
-        top = max(scores)
-        tied = {matcher.match(label[0]) for label, score in zip(pool, scores) if score == top}
-        if len(tied) > 1:
-            return 0, failed(f"the reply names {len(pool)} classes, none the most confident")
-        name, raw, cut = pool[scores.index(max(scores))]
-        class_name, class_id = matcher.match(name)
-        if cut and class_id < 0:
-            return 0, failed("reply was cut off before the class name was complete")
-        result = SingleLabel(class_name, to_confidence(raw, DEFAULT_CONFIDENCE), class_id)
-        return (2 if class_id >= 0 else 1), Parsed(result)
-
-    try:
-        return pick(text, interpret, enough=2)
-    except ReplyParseError as error:
-        return _plain_answer(text, matcher) or failed(str(error))
+    return read_corrected(text, lambda reply: _single_label(reply, matcher))
 
 
 def parse_multi_label(text: str, classes: Sequence[str]) -> Parsed[MultiLabel]:
     """Every class the reply predicts, mapped onto `classes`.
 
-    Entries may be objects, bare names (confidence 1.0) or [name, confidence]
-    pairs; duplicates keep the highest confidence; an entry the end of the
-    reply cut off is dropped.
+    Entries may be objects, bare names (confidence 1.0), [name, confidence]
+    pairs or a {class: true/false or confidence} map; a class marked false or
+    "no", or given a confidence of 0 or below, is not predicted. Duplicates keep
+    the highest confidence; an entry the end of the reply cut off is dropped.
     """
     if not isinstance(text, str):
         return failed(f"expected the reply as str, got {type(text).__name__}")
     matcher = ClassMatcher(classes or ())
+    return read_corrected(text, lambda reply: _multi_label(reply, matcher))
 
+
+def _single_label(text: str, matcher: ClassMatcher) -> Parsed[SingleLabel]:
+    answers: List[Tuple[Loaded, SingleLabel]] = []
+
+    def interpret(candidate: Loaded) -> Tuple[int, Parsed[SingleLabel]]:
+        score, parsed = _single_label_in(candidate, matcher)
+        if score == 2:
+            answers.append((candidate, parsed.value))
+        return score, parsed
+
+    try:
+        # Nothing scores 3: every candidate is read, so a second, different answer is seen.
+        parsed = pick(text, interpret, enough=3)
+    except ReplyParseError as error:
+        return _text_answer(text, matcher) or failed(str(error))
+    # The chosen answer is the first; one merged with it or read inside it is the same answer.
+    chosen = answers[0][0] if answers else None
+    names = (
+        answer.class_name
+        for candidate, answer in answers
+        if candidate is chosen or not _overlaps(candidate, chosen)
+    )
+    return _different_answers(names) or parsed
+
+
+def _single_label_in(candidate: Loaded, matcher: ClassMatcher) -> Tuple[int, Parsed[SingleLabel]]:
+    items = label_items(candidate.value, matcher, single=True)
+    labels = read_labels(items, candidate) if items is not None else []
+    if not labels:
+        return 0, failed("no class name found in the JSON reply")
+    pool = [label for label in labels if not label[2]] or labels
+    pool = [label for label in pool if not ruled_out(label)]
+    if not pool:
+        return 0, failed("the reply rules out every class")
+    scores = [to_confidence(label[1]) for label in pool]
+    top = max(scores)
+    tied = {matcher.match(label[0]) for label, score in zip(pool, scores) if score == top}
+    if len(tied) > 1:
+        return 0, failed(f"the reply names {len(pool)} classes, none the most confident")
+    name, raw, cut = pool[scores.index(top)]
+    class_name, class_id = matcher.match(name)
+    if cut and class_id < 0:
+        return 0, failed("reply was cut off before the class name was complete")
+    result = SingleLabel(class_name, to_confidence(raw, DEFAULT_CONFIDENCE), class_id)
+    return (2 if class_id >= 0 else 1), Parsed(result)
+
+
+def _multi_label(text: str, matcher: ClassMatcher) -> Parsed[MultiLabel]:
     def interpret(candidate: Loaded) -> Tuple[int, Parsed[MultiLabel]]:
         items = label_items(candidate.value, matcher)
         if items is None:
@@ -90,12 +119,16 @@ def parse_multi_label(text: str, classes: Sequence[str]) -> Parsed[MultiLabel]:
             return 0, failed("no class name found among the predicted classes")
         confidences: Dict[str, float] = {}
         class_ids: Dict[str, int] = {}
-        for name, raw, _ in complete:
-            class_name, class_id = matcher.match(name)
-            confidence = to_confidence(raw, DEFAULT_CONFIDENCE)
+        known = False
+        for label in complete:
+            class_name, class_id = matcher.match(label[0])
+            known = known or class_id >= 0
+            confidence = to_confidence(label[1], DEFAULT_CONFIDENCE)
+            if ruled_out(label) or confidence <= 0.0:
+                continue
             confidences[class_name] = max(confidence, confidences.get(class_name, confidence))
             class_ids[class_name] = class_id
-        score = 3 if any(i >= 0 for i in class_ids.values()) else 2 if complete else 1
+        score = 3 if known else 2 if complete else 1
         return score, Parsed(MultiLabel(confidences, class_ids))
 
     try:
@@ -104,11 +137,24 @@ def parse_multi_label(text: str, classes: Sequence[str]) -> Parsed[MultiLabel]:
         return failed(str(error))
 
 
-def _plain_answer(text: str, matcher: ClassMatcher) -> Optional[Parsed[SingleLabel]]:
-    if len(text) > 200:
+def _text_answer(text: str, matcher: ClassMatcher) -> Optional[Parsed[SingleLabel]]:
+    answers, raw_confidence = text_answers(text, matcher)
+    if not answers:
         return None
-    answer = _PLAIN_ANSWER.sub(" ", text).strip()
-    class_name, class_id = matcher.match(answer)
-    if class_id < 0:
+    class_name, class_id = answers[0]
+    confidence = to_confidence(raw_confidence, DEFAULT_CONFIDENCE)
+    return _different_answers(name for name, _ in answers) or Parsed(
+        SingleLabel(class_name, confidence, class_id)
+    )
+
+
+def _different_answers(names: Iterable[str]) -> Optional[Parsed[SingleLabel]]:
+    distinct = list(dict.fromkeys(names))
+    if len(distinct) < 2:
         return None
-    return Parsed(SingleLabel(class_name, DEFAULT_CONFIDENCE, class_id))
+    listed = ", ".join(distinct)
+    return failed(f"the reply gives {len(distinct)} different answers ({listed}) and no correction")
+
+
+def _overlaps(candidate: Loaded, other: Optional[Loaded]) -> bool:
+    return other is not None and candidate.start < other.end and other.start < candidate.end

@@ -17,6 +17,10 @@ _NUMERIC = re.compile(
 )
 _KEY_NOISE = re.compile(r"[\s_\-]+")
 _CLASS_NOISE = re.compile(r"[\s_\-]+")
+# Quotes, backticks and emphasis models wrap a name in, and punctuation they end it with.
+_NAME_QUOTES = " \t\r\n\"'`*\u201c\u201d\u2018\u2019"
+_NAME_ENDINGS = _NAME_QUOTES + ".,;:!?"
+_PRESENCE = {"true": True, "yes": True, "false": False, "no": False}
 
 
 def to_number(value: Any) -> Optional[float]:
@@ -57,6 +61,16 @@ def to_confidence(value: Any, default: float = DEFAULT_CONFIDENCE) -> float:
     return min(max(number, 0.0), 1.0)
 
 
+def to_presence(value: Any) -> Optional[bool]:
+    """Whether a class is said to be present: `true`/`false` or "yes"/"no" (any
+    case), else `None`."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return _PRESENCE.get(value.strip().casefold())
+    return None
+
+
 def normalize_key(key: Any) -> str:
     """A key compared case-insensitively, ignoring spaces, dashes and underscores."""
     return _KEY_NOISE.sub("", str(key).casefold())
@@ -78,6 +92,12 @@ def normalize_class(name: str) -> str:
     return " ".join(_CLASS_NOISE.sub(" ", name.casefold()).split())
 
 
+def unwrap_name(name: str) -> str:
+    """`name` without the quotes, backticks or emphasis around it and the
+    punctuation after it (`"'Dog'"`, `Dog.`, `**dog**` all give `Dog`/`dog`)."""
+    return name.lstrip(_NAME_QUOTES).rstrip(_NAME_ENDINGS)
+
+
 class ClassMatcher:
     """Maps the model's class names onto the given classes."""
 
@@ -91,17 +111,20 @@ class ClassMatcher:
 
     def match(self, name: Any) -> Tuple[str, int]:
         """`(class name, class id)`: a given class when the name is one, up to
-        case, spacing or a plural "s"/"es"; otherwise the name as written and -1."""
+        case, spacing, a plural "s"/"es", or quotes and punctuation around it;
+        otherwise the name as written and -1."""
         raw = name.strip() if isinstance(name, str) else _plain(name)
         if raw in self._exact:
             return raw, self._exact[raw]
-        normal = normalize_class(raw)
+        for candidate in dict.fromkeys((raw, unwrap_name(raw))):
+            index = self._index(normalize_class(candidate))
+            if index is not None:
+                return self.classes[index], self._exact[self.classes[index]]
+        return raw, -1
+
+    def _index(self, normal: str) -> Optional[int]:
         index = self._normal.get(normal)
-        if index is None:
-            index = self._plural(normal)
-        if index is None:
-            return raw, -1
-        return self.classes[index], self._exact[self.classes[index]]
+        return self._plural(normal) if index is None else index
 
     def _plural(self, normal: str) -> Optional[int]:
         forms = {normal + "s", normal + "es"}

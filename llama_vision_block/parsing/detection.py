@@ -17,12 +17,18 @@ from llama_vision_block.parsing.coercion import (
     to_confidence,
     to_number,
 )
+from llama_vision_block.parsing.corrections import read_corrected
 from llama_vision_block.parsing.json_text import pick
 from llama_vision_block.parsing.lenient import Loaded
 from llama_vision_block.parsing.result import Parsed, ReplyParseError, failed
 
 # Above this, a reply's coordinates are pixels rather than fractions of the image.
 PIXEL_THRESHOLD = 1.5
+# How far, as a fraction of the image's width or height, a box may run past an
+# edge and still be clipped: as far as a fraction may read before it counts as
+# pixels. A box further out, or wholly outside, was written on some other scale
+# (0-1000 is common): clipping or dropping it would be a silent wrong answer.
+EDGE_TOLERANCE = PIXEL_THRESHOLD - 1.0
 LIST_KEYS = (
     "detections", "objects", "predictions", "boxes", "boundingboxes", "bboxes", "results",
     "annotations",
@@ -51,8 +57,11 @@ def parse_detections(
 
     Boxes are `[x_min, y_min, x_max, y_max]` as fractions of the image, origin
     top-left; if any coordinate in the reply exceeds 1.5, all of that reply's
-    coordinates are read as pixels instead. Boxes are clipped to the image and
-    dropped when nothing is left; a missing confidence is 1.0.
+    coordinates are read as pixels instead. Boxes are clipped to the image; a
+    box with no area is dropped; a missing confidence is 1.0. A box wholly
+    outside the image, or reaching more than half its size past an edge
+    (`EDGE_TOLERANCE`), makes the reply an error: its coordinate scale is
+    unclear. A reply that corrects itself gives its corrected boxes.
     """
     if not isinstance(text, str):
         return failed(f"expected the reply as str, got {type(text).__name__}")
@@ -61,7 +70,12 @@ def parse_detections(
     except (TypeError, ValueError, IndexError):
         return failed(f"image_size must be (width, height) in pixels, got {image_size!r}")
     matcher = ClassMatcher(classes or ())
+    return read_corrected(text, lambda reply: _detections(reply, matcher, width, height))
 
+
+def _detections(
+    text: str, matcher: ClassMatcher, width: float, height: float
+) -> Parsed[sv.Detections]:
     def interpret(candidate: Loaded) -> Tuple[int, Parsed[sv.Detections]]:
         items = _detection_items(candidate.value, matcher)
         if items is None:
@@ -72,8 +86,9 @@ def parse_detections(
             if not cut:
                 reason = f"none of the {len(items)} detections had a class and a box"
             return 0, failed(reason)
+        # Boxes outside the image still make this the answer: its error is the result.
         score = 3 if any(entry[1] >= 0 for entry in raw) else 2 if raw else 1
-        return score, Parsed(_to_detections(raw, width, height))
+        return score, _to_detections(raw, width, height)
 
     try:
         return pick(text, interpret, enough=3)
@@ -172,22 +187,44 @@ def _numbers_at(source: dict, names: Tuple[str, ...]) -> Optional[List[float]]:
     return numbers
 
 
-def _to_detections(raw: List[_Raw], width: float, height: float) -> sv.Detections:
+def _to_detections(raw: List[_Raw], width: float, height: float) -> Parsed[sv.Detections]:
     if not raw:
-        return _empty()
+        return Parsed(_empty())
+    size = np.array([width, height, width, height])
     xyxy = np.array([entry[2:6] for entry in raw], dtype=np.float64)
     if max(entry[7] for entry in raw) <= PIXEL_THRESHOLD:
-        xyxy = xyxy * np.array([width, height, width, height])
-    xyxy = np.clip(xyxy, 0.0, [width, height, width, height])
-    keep = (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
+        xyxy = xyxy * size
+    clipped = np.clip(xyxy, 0.0, size)
+    keep = _has_area(clipped)
+    margin = EDGE_TOLERANCE * size
+    far_out = ((xyxy < -margin) | (xyxy > size + margin)).any(axis=1)
+    # A box with an area as written but none inside the image lies wholly outside it.
+    outside = int((far_out | (_has_area(xyxy) & ~keep)).sum())
+    if outside:
+        return _outside_error(outside, len(raw), width, height)
     if not keep.any():
-        return _empty()
+        return Parsed(_empty())
     kept = [entry for entry, flag in zip(raw, keep) if flag]
-    return sv.Detections(
-        xyxy=xyxy[keep].astype(np.float32),
-        confidence=np.array([entry[6] for entry in kept], dtype=np.float32),
-        class_id=np.array([entry[1] for entry in kept], dtype=int),
-        data={"class_name": np.array([entry[0] for entry in kept], dtype=str)},
+    return Parsed(
+        sv.Detections(
+            xyxy=clipped[keep].astype(np.float32),
+            confidence=np.array([entry[6] for entry in kept], dtype=np.float32),
+            class_id=np.array([entry[1] for entry in kept], dtype=int),
+            data={"class_name": np.array([entry[0] for entry in kept], dtype=str)},
+        )
+    )
+
+
+def _has_area(xyxy: np.ndarray) -> np.ndarray:
+    return (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
+
+
+def _outside_error(outside: int, total: int, width: float, height: float) -> Parsed:
+    boxes = "box" if total == 1 else "boxes"
+    verb = "lies" if outside == 1 else "lie"
+    return failed(
+        f"{outside} of {total} {boxes} {verb} outside the {width:g}x{height:g} image;"
+        " the coordinate scale is unclear"
     )
 
 

@@ -9,6 +9,7 @@ from llama_vision_block.parsing.coercion import (
     CONFIDENCE_KEYS,
     ClassMatcher,
     field_key,
+    to_presence,
 )
 from llama_vision_block.parsing.lenient import Loaded
 
@@ -25,9 +26,10 @@ def label_items(value: Any, matcher: ClassMatcher, single: bool = False) -> Opti
     """The list of label entries in `value`, or `None` when it holds none.
 
     Accepts a bare list, a list under a synonym of "predicted_classes", one
-    labelled object, or a {class: confidence} map over the given classes; one
-    wrapping key ({"result": {...}}) is looked through. With `single`, an
-    object's own class key wins over a list beside it (an echoed class list).
+    labelled object, or a {class: confidence or true/false} map over the given
+    classes; one wrapping key ({"result": {...}}) or a map under a synonym of
+    "predicted_classes" is looked through. With `single`, an object's own class
+    key wins over a list beside it (an echoed class list).
     """
     for _ in range(2):
         if isinstance(value, list):
@@ -42,6 +44,9 @@ def label_items(value: Any, matcher: ClassMatcher, single: bool = False) -> Opti
         key = field_key(value, LIST_KEYS)
         if key is not None and isinstance(value[key], list):
             return value[key]
+        if key is not None and isinstance(value[key], dict):
+            value = value[key]
+            continue
         if labelled:
             return [value]
         if value and all(matcher.match(name)[1] >= 0 for name in value):
@@ -50,6 +55,11 @@ def label_items(value: Any, matcher: ClassMatcher, single: bool = False) -> Opti
             return None
         value = next(iter(value.values()))
     return None
+
+
+def ruled_out(label: Label) -> bool:
+    """Whether the label says its class is absent (`false`, "no")."""
+    return to_presence(label[1]) is False
 
 
 def read_labels(items: list, loaded: Optional[Loaded]) -> List[Label]:

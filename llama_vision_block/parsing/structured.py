@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from llama_vision_block.parsing.coercion import normalize_key
+from llama_vision_block.parsing.corrections import read_corrected
 from llama_vision_block.parsing.json_text import pick
 from llama_vision_block.parsing.lenient import Loaded
 from llama_vision_block.parsing.result import Parsed, ReplyParseError, failed
@@ -15,12 +16,16 @@ def parse_structured(text: str, output_structure: Mapping[str, str]) -> Parsed[d
 
     Keys match case-insensitively, ignoring spaces, dashes and underscores; a
     key the model left out maps to `None`; extra keys are kept. A list of
-    objects gives the first object covering the most expected keys.
+    objects gives the first object covering the most expected keys. A reply
+    that corrects itself gives its corrected object.
     """
     if not isinstance(text, str):
         return failed(f"expected the reply as str, got {type(text).__name__}")
     wanted = [str(key) for key in (output_structure or {})]
+    return read_corrected(text, lambda reply: _structured(reply, wanted))
 
+
+def _structured(text: str, wanted: List[str]) -> Parsed[dict]:
     def interpret(candidate: Loaded) -> Tuple[int, Parsed[dict]]:
         found = _best_object(candidate.value, wanted)
         if found is None:

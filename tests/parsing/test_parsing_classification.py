@@ -98,3 +98,132 @@ def test_multi_label_errors(reply: str, error: str) -> None:
     parsed = parse_multi_label(reply, CLASSES)
     assert not parsed.ok and parsed.value is None
     assert error in parsed.error
+
+
+@pytest.mark.parametrize(
+    "reply, confidences",
+    [
+        ('{"cat": true, "dog": false}', {"cat": 1.0}),
+        ('{"predicted_classes": {"cat": true, "dog": false}}', {"cat": 1.0}),
+        ('{"predicted_classes": {"cat": true, "dog": false}, "reasoning": "whiskers"}', {"cat": 1.0}),
+        ("{'cat': True, 'dog': False, 'bird': True}", {"cat": 1.0, "bird": 1.0}),
+        ('{"cat": "yes", "dog": "No", "bird": "TRUE"}', {"cat": 1.0, "bird": 1.0}),
+        ('{"cat": 0.9, "dog": 0, "bird": -0.5}', {"cat": 0.9}),
+        ('{"cat": "0%", "dog": "80%"}', {"dog": 0.8}),
+        ('[["cat", false], ["dog", true]]', {"dog": 1.0}),
+        ('{"cat": false, "dog": false, "bird": false}', {}),
+    ],
+)
+def test_multi_label_predicts_only_the_classes_marked_present(reply: str, confidences: dict) -> None:
+    # Before: every class came back at confidence 1.0, those marked false included.
+    parsed = parse_multi_label(reply, CLASSES)
+    assert parsed.ok, parsed.error
+    assert parsed.value.confidences == confidences
+    assert parsed.value.class_ids == {name: CLASSES.index(name) for name in confidences}
+
+
+def test_single_label_takes_the_class_marked_true() -> None:
+    assert parse_single_label('{"cat": false, "dog": true, "bird": false}', CLASSES).value == SingleLabel("dog", 1.0, 1)
+    assert parse_single_label('{"cat": "no", "dog": "no", "bird": "yes"}', CLASSES).value == SingleLabel("bird", 1.0, 2)
+
+
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        ('{"class_name": "\'Dog\'", "confidence": 0.8}', SingleLabel("dog", 0.8, 1)),
+        ('{"class_name": "Dog."}', SingleLabel("dog", 1.0, 1)),
+        ('{"class_name": "\\"dog\\""}', SingleLabel("dog", 1.0, 1)),
+        ('{"class_name": "`bird`!"}', SingleLabel("bird", 1.0, 2)),
+        ('{"class_name": "\u201cCats\u201d"}', SingleLabel("cat", 1.0, 0)),
+    ],
+)
+def test_single_label_class_names_in_quotes_or_with_punctuation(reply: str, expected: SingleLabel) -> None:
+    assert parse_single_label(reply, CLASSES).value == expected
+
+
+def test_multi_label_class_names_in_quotes() -> None:
+    parsed = parse_multi_label('["\'cat\'", "Dog."]', CLASSES)
+    assert parsed.value == MultiLabel({"cat": 1.0, "dog": 1.0}, {"cat": 0, "dog": 1})
+
+
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        ("**Class:** Dog\n**Confidence:** 0.9", SingleLabel("dog", 0.9, 1)),
+        ("**Class**: Dog\n**Confidence**: 90%", SingleLabel("dog", 0.9, 1)),
+        ("- Class: Dog\n- Confidence: High", SingleLabel("dog", 1.0, 1)),
+        ("* **Predicted class:** Birds\n* **Confidence:** 0.4", SingleLabel("bird", 0.4, 2)),
+        ("1. Label: cat\n2. Reasoning: pointed ears", SingleLabel("cat", 1.0, 0)),
+        ("Answer: Cat", SingleLabel("cat", 1.0, 0)),
+        ("Dog\n\nThe image shows a dog lying on a couch.", SingleLabel("dog", 1.0, 1)),
+        ("**Dog**\n\nA dog on the grass.\nClass: dog", SingleLabel("dog", 1.0, 1)),
+    ],
+)
+def test_single_label_markdown_and_first_line_answers(reply: str, expected: SingleLabel) -> None:
+    parsed = parse_single_label(reply, CLASSES)
+    assert parsed.ok, parsed.error
+    assert parsed.value == expected
+
+
+@pytest.mark.parametrize(
+    "reply, error",
+    [
+        ("**Class:** Horse\n**Confidence:** 0.9", "no JSON object found"),
+        ("The dog is in the picture.", "no JSON object found"),
+        ("**Class:** Cat\n**Class:** Dog", "the reply gives 2 different answers (cat, dog) and no correction"),
+        ("Dog\n\nClass: cat", "the reply gives 2 different answers (dog, cat)"),
+        ('{"cat": false, "dog": false, "bird": false}', "the reply rules out every class"),
+    ],
+)
+def test_single_label_text_errors(reply: str, error: str) -> None:
+    parsed = parse_single_label(reply, CLASSES)
+    assert parsed.ok is False and parsed.value is None
+    assert error in parsed.error
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        '{"class_name": "cat", "confidence": 0.6}\n\nor\n\n{"class_name": "dog", "confidence": 0.6}',
+        '```json\n{"class_name": "cat"}\n```\n```json\n{"class_name": "dog"}\n```',
+        'For example: {"class_name": "cat", "confidence": 0.9}\nFor this image: {"class_name": "dog"}',
+        '{"class": "cat"}\n{"class": "dog"}',
+    ],
+)
+def test_single_label_two_different_answers_are_an_error(reply: str) -> None:
+    # Before: the first answer won, whichever it was.
+    parsed = parse_single_label(reply, CLASSES)
+    assert parsed.ok is False
+    assert parsed.error == "the reply gives 2 different answers (cat, dog) and no correction"
+
+
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        ('```json\n{"class_name": "dog", "confidence": 0.9}\n```\nSo: {"class_name": "dog"}', SingleLabel("dog", 0.9, 1)),
+        ('{"class": "cat", "confidence": 0.2}\n{"class": "dog", "confidence": 0.7}', SingleLabel("dog", 0.7, 1)),
+        ('Format: {"class_name": "<class>"}\n{"class_name": "bird"}', SingleLabel("bird", 1.0, 2)),
+    ],
+)
+def test_single_label_one_answer_given_twice_or_scored_is_not_ambiguous(reply: str, expected: SingleLabel) -> None:
+    assert parse_single_label(reply, CLASSES).value == expected
+
+
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        ('{"class_name": "cat", "confidence": 0.7}\nWait, corrected answer: {"class_name": "dog", "confidence": 0.8}', SingleLabel("dog", 0.8, 1)),
+        ('{"class_name": "bird"}\n\nActually, the correct answer is cat.', SingleLabel("cat", 1.0, 0)),
+        ('{"class_name": "bird"}\nCorrection:\n```json\n{"class_name": "dog"}\n```', SingleLabel("dog", 1.0, 1)),
+        ("**Class:** Cat\n\nOn second thought:\n**Class:** Dog\n**Confidence:** 0.8", SingleLabel("dog", 0.8, 1)),
+    ],
+)
+def test_single_label_takes_the_corrected_answer(reply: str, expected: SingleLabel) -> None:
+    parsed = parse_single_label(reply, CLASSES)
+    assert parsed.ok, parsed.error
+    assert parsed.value == expected
+
+
+def test_multi_label_takes_the_corrected_answer() -> None:
+    reply = '["cat"]\nCorrection: there is a dog too.\n["cat", "dog"]'
+    assert parse_multi_label(reply, CLASSES).value == MultiLabel({"cat": 1.0, "dog": 1.0}, {"cat": 0, "dog": 1})

@@ -7,7 +7,14 @@ import math
 import pytest
 
 from llama_vision_block.parsing import DEFAULT_CONFIDENCE, to_confidence
-from llama_vision_block.parsing.coercion import ClassMatcher, field_key, normalize_key, to_number
+from llama_vision_block.parsing.coercion import (
+    ClassMatcher,
+    field_key,
+    normalize_key,
+    to_number,
+    to_presence,
+    unwrap_name,
+)
 
 
 @pytest.mark.parametrize(
@@ -66,6 +73,13 @@ def test_keys_ignore_case_spaces_dashes_and_underscores() -> None:
         ("traffic_lights", ("traffic light", 3)),
         ("horse", ("horse", -1)),
         (" horse ", ("horse", -1)),
+        ("'Dog'", ("dog", 1)),
+        ("Dog.", ("dog", 1)),
+        ('"dog"', ("dog", 1)),
+        ("`Buses`!", ("bus", 2)),
+        ("\u201cdog\u201d", ("dog", 1)),
+        ("**traffic light**", ("traffic light", 3)),
+        ("'horse'", ("'horse'", -1)),
     ],
 )
 def test_class_matching(name: str, expected: tuple) -> None:
@@ -78,3 +92,26 @@ def test_ambiguous_plural_is_not_matched() -> None:
     assert matcher.match("care") == ("care", -1)
     ambiguous = ClassMatcher(["bu", "buses"])
     assert ambiguous.match("bus") == ("bus", -1)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("'Dog'", "Dog"), ("Dog.", "Dog"), ('"dog"', "dog"), ("**cat**!", "cat"), ("Mr. T", "Mr. T"), ("", "")],
+)
+def test_unwrap_name(name: str, expected: str) -> None:
+    assert unwrap_name(name) == expected
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (True, True), (False, False), ("yes", True), (" No ", False), ("TRUE", True), ("false", False),
+        (None, None), (0, None), (1, None), ("0.9", None), ("maybe", None),
+    ],
+)
+def test_to_presence(raw: object, expected: object) -> None:
+    assert to_presence(raw) is expected
+
+
+def test_class_punctuation_only_strips_when_the_name_is_not_a_class() -> None:
+    assert ClassMatcher(["dog", "dog."]).match("dog.") == ("dog.", 1)

@@ -59,10 +59,61 @@ def test_clipping_and_degenerate_boxes() -> None:
     reply = (
         '[{"class": "car", "box": [-0.1, -0.1, 1.2, 0.5]},'
         ' {"class": "car", "box": [0.5, 0.5, 0.5, 0.9]},'
-        ' {"class": "car", "box": [0.6, 0.5, 0.2, 0.9]},'
-        ' {"class": "car", "box": [1.1, 0.1, 1.3, 0.2]}]'
+        ' {"class": "car", "box": [0.6, 0.5, 0.2, 0.9]}]'
     )
     np.testing.assert_allclose(boxes(reply).xyxy, [[0, 0, 200, 50]])
+
+
+def outside(reply: str, size=SIZE) -> str:
+    parsed = parse_detections(reply, CLASSES, size)
+    assert parsed.ok is False and parsed.value is None
+    return parsed.error
+
+
+def test_a_box_wholly_outside_the_image_is_an_error_not_dropped() -> None:
+    reply = '[{"class": "car", "box": [0.1, 0.1, 0.5, 0.5]}, {"class": "car", "box": [1.1, 0.1, 1.3, 0.2]}]'
+    assert outside(reply) == "1 of 2 boxes lies outside the 200x100 image; the coordinate scale is unclear"
+
+
+def test_boxes_on_a_0_to_1000_scale_are_an_error_not_zero_boxes() -> None:
+    # Before: every box was dropped and the reply read as "nothing detected".
+    reply = '[{"class": "car", "box": [700, 500, 900, 800]}, {"class": "person", "box": [650, 100, 720, 460]}]'
+    assert outside(reply, (640, 480)) == (
+        "2 of 2 boxes lie outside the 640x480 image; the coordinate scale is unclear"
+    )
+
+
+def test_a_box_far_past_the_edge_is_an_error_not_clipped() -> None:
+    # Before: clipped to [120, 340, 640, 480], a box the model never meant.
+    reply = '{"detections": [{"class": "car", "box": [120, 340, 880, 990], "confidence": 0.9}]}'
+    assert outside(reply, (640, 480)) == (
+        "1 of 1 box lies outside the 640x480 image; the coordinate scale is unclear"
+    )
+
+
+def test_up_to_half_the_image_past_the_edge_is_clipped() -> None:
+    np.testing.assert_allclose(boxes('[{"class": "car", "box": [100, 20, 204, 101]}]').xyxy, [[100, 20, 200, 100]])
+    np.testing.assert_allclose(boxes('[{"class": "car", "box": [150, 50, 300, 150]}]').xyxy, [[150, 50, 200, 100]])
+    assert "outside" in outside('[{"class": "car", "box": [150, 50, 301, 150]}]')
+    assert "outside" in outside('[{"class": "car", "box": [-101, 0, 50, 50]}]')
+
+
+def test_a_box_outside_the_image_is_not_hidden_by_a_box_inside_it() -> None:
+    reply = '{"class": "car", "box": [10, 10, 50, 50]}\n{"class": "car", "box": [700, 500, 900, 800]}'
+    assert "1 of 2 boxes lies outside" in outside(reply, (640, 480))
+
+
+def test_a_corrected_reply_gives_the_corrected_boxes() -> None:
+    reply = (
+        '{"detections": [{"class": "car", "box": [0.1, 0.1, 0.3, 0.3]}]}\n'
+        'Wait, the box was off. Corrected:\n{"detections": [{"class": "car", "box": [0.5, 0.5, 1, 1]}]}'
+    )
+    np.testing.assert_allclose(boxes(reply).xyxy, [[100, 50, 200, 100]])
+
+
+def test_class_names_in_quotes_match() -> None:
+    reply = '[{"class": "\\"Car\\"", "box": [0, 0, 1, 1]}, {"class": "person.", "box": [0, 0, 1, 1]}]'
+    assert boxes(reply).class_id.tolist() == [0, 1]
 
 
 def test_defaults_and_unknown_classes() -> None:

@@ -85,8 +85,14 @@ def test_megabyte_of_detections() -> None:
         '{"a": "\\' * 125_000,
         "I'm sorry " * 100_000,
         "{}" * 500_000,
+        "Class: cat" + " " * 1_000_000 + "x",
+        "{}. Wait, " * 100_000,
+        '{"a": "x. Wait, ' + "Wait, " * 150_000 + '"}' + '\n{"b": "Wait, wait"}' * 900,
     ],
-    ids=["prose", "bare-word", "open-string", "open-array", "fences", "quotes", "escapes", "refusals", "empties"],
+    ids=[
+        "prose", "bare-word", "open-string", "open-array", "fences", "quotes", "escapes", "refusals",
+        "empties", "field-spaces", "corrections", "corrections-in-json",
+    ],
 )
 def test_megabyte_replies_return(reply: str) -> None:
     try:

@@ -63,3 +63,14 @@ def test_errors() -> None:
     assert "str" in parse_structured(None, STRUCTURE).error  # type: ignore[arg-type]
     refused = parse_structured("I cannot help with that request.", STRUCTURE)
     assert refused.value is None and refused.error.startswith("the model refused: ")
+
+
+def test_a_corrected_reply_gives_the_corrected_object() -> None:
+    reply = '{"count": 3, "main_color": "red"}\n\nWait, I miscounted. Corrected answer:\n{"count": 4, "main_color": "red"}'
+    assert parse_structured(reply, STRUCTURE).value == {"count": 4, "main_color": "red"}
+
+
+def test_a_correction_without_a_new_object_is_an_error() -> None:
+    parsed = parse_structured('{"count": 3, "main_color": "red"}\nWait, I need to recount.', STRUCTURE)
+    assert parsed.ok is False
+    assert "no corrected answer could be read" in parsed.error
