@@ -38,7 +38,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -145,15 +145,7 @@ def measure(model_path: Path, device: str, batch_size: int, requests, concurrent
     backend.complete(requests[0])  # warm-up: kernels, allocator, caches
     stats = backend.stats
     tokens, calls = stats.new_tokens, len(stats.batch_sizes)
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    if concurrent:
-        with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-            replies = list(pool.map(backend.complete, requests))
-    else:
-        replies = [backend.complete(request) for request in requests]
-    wall = time.perf_counter() - start
+    replies, wall = run_requests(backend, requests, concurrent)
     assert len(replies) == len(requests)
     return {
         "batch_size": batch_size,
@@ -162,6 +154,20 @@ def measure(model_path: Path, device: str, batch_size: int, requests, concurrent
         "tokens": stats.new_tokens - tokens,
         "batches": Counter(stats.batch_sizes[calls:]),
     }
+
+
+def run_requests(backend, requests, concurrent: bool) -> Tuple[List, float]:
+    """The replies and the wall time: all requests at once from their own threads
+    (as the block sends them), or one after another."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    if concurrent:
+        with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+            replies = list(pool.map(backend.complete, requests))
+    else:
+        replies = [backend.complete(request) for request in requests]
+    return replies, time.perf_counter() - start
 
 
 def table(rows: List[Dict], baseline: Dict) -> str:
