@@ -43,3 +43,17 @@ def test_the_gpu_benchmark_runs_the_backend_with_the_tiny_checkpoint(local_gpu, 
     groups = [part.split(" x") for part in line.split(": ")[-1].split(", ")]
     assert all(1 <= int(size) <= 2 for size, _ in groups)
     assert sum(int(size) * int(count) for size, count in groups) == 4
+
+
+def test_the_constrained_decoding_benchmark_compares_like_with_like(capsys):
+    spec = importlib.util.spec_from_file_location("constrained_decoding", ROOT / "benchmarks" / "constrained_decoding.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(["--tiny", "--images", "2", "--batch-size", "2", "--image-size", "64", "48"])
+    printed = capsys.readouterr().out
+    rows = [line for line in printed.splitlines() if line.startswith("| 1 |") or line.startswith("| 2 |")]
+    assert len(rows) == 8  # 4 tasks, one at a time and batched
+    for row in rows:
+        constrained, free = (int(n) for n in row.split("|")[3].split(" / "))
+        assert abs(constrained - free) <= 2  # the same tokens, up to the mean's rounding
+    assert "| structured-answering |" in printed and "(again:" in printed
