@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import struct
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple, Union
 
 import cv2
 import numpy as np
@@ -15,9 +15,36 @@ from llama_vision_block.errors import InvalidImageError
 
 # Visually clean for a VLM at a third fewer bytes than 95.
 JPEG_QUALITY = 85
-# Llama 3.2 Vision reads an image as at most 2x2 tiles of 560 px: a longer side
-# than 1120 px is bytes and latency for nothing.
-MAX_SIDE_PX = 1120
+
+
+@dataclass(frozen=True)
+class SizeLimit:
+    """The largest image worth sending: what a model's processor reads (one grid of
+    at most `max_tiles` square tiles of `tile` px, the image fitted in with its
+    aspect kept; see families.py), and at most `max_side` on the long side."""
+
+    tile: Optional[int] = None
+    max_tiles: int = 1
+    max_side: Optional[int] = None
+
+    def longest_side(self, width: int, height: int) -> int:
+        """The long side to send an image of `width` x `height` at (never more than it has)."""
+        scale = 1.0
+        if self.tile is not None:
+            grids = [(a, b) for a in range(1, self.max_tiles + 1) for b in range(1, self.max_tiles // a + 1)]
+            # The processor downscales to the grid that needs the least of it.
+            scale = min(scale, max(min(a * self.tile / width, b * self.tile / height) for a, b in grids))
+        side = round(max(width, height) * scale)
+        return max(1, min(side, self.max_side) if self.max_side else side)
+
+
+# Llama 3.2 Vision's processor: at most 4 tiles of 560 px.
+DEFAULT_LIMIT = SizeLimit(tile=560, max_tiles=4)
+Limit = Union[SizeLimit, int]  # an int caps the long side only
+
+
+def _limit(limit: Limit) -> SizeLimit:
+    return limit if isinstance(limit, SizeLimit) else SizeLimit(max_side=limit)
 
 
 @dataclass(frozen=True)
@@ -49,19 +76,19 @@ class EncodedImage(PreparedImage):
         return f"data:{self.media_type};base64,{encoded}"
 
 
-def prepare_image(image: Any, name: str, max_side: int = MAX_SIDE_PX) -> EncodedImage:
+def prepare_image(image: Any, name: str, limit: Limit = DEFAULT_LIMIT) -> EncodedImage:
     """The bytes to send for a workflow image.
 
-    An image that arrived as a JPEG within `max_side` is sent as it came, without
+    An image that arrived as a JPEG within `limit` is sent as it came, without
     decoding and re-encoding; anything else is decoded, converted and encoded.
     """
-    original = original_jpeg(image, max_side)
+    original = original_jpeg(image, limit)
     if original is not None:
         return original
-    return encode_image(decode_workflow_image(image, name), name, max_side)
+    return encode_image(decode_workflow_image(image, name), name, limit)
 
 
-def original_jpeg(image: Any, max_side: int) -> Optional[EncodedImage]:
+def original_jpeg(image: Any, limit: Limit) -> Optional[EncodedImage]:
     """The image's original JPEG bytes, when they can be sent as they are."""
     try:
         source = image.to_inference_format()
@@ -82,7 +109,7 @@ def original_jpeg(image: Any, max_side: int) -> Optional[EncodedImage]:
     width, height, components, has_exif = header
     # EXIF may rotate the picture on decoding, and CMYK JPEGs trip some decoders:
     # those take the decoding path, which normalises both.
-    if has_exif or components not in (1, 3) or max(width, height) > max_side:
+    if has_exif or components not in (1, 3) or max(width, height) > _limit(limit).longest_side(width, height):
         return None
     return EncodedImage(width, height, None, data=data)
 
@@ -132,15 +159,13 @@ def decode_workflow_image(image: Any, name: str) -> np.ndarray:
         ) from None
 
 
-def encode_image(
-    pixels: np.ndarray, name: str = "image", max_side: int = MAX_SIDE_PX
-) -> EncodedImage:
+def encode_image(pixels: np.ndarray, name: str = "image", limit: Limit = DEFAULT_LIMIT) -> EncodedImage:
     """Encodes a numpy image (BGR, BGRA or grayscale; 8/16-bit or float) as JPEG.
 
-    Images longer than `max_side` are downscaled, keeping the aspect ratio.
+    Images larger than `limit` are downscaled, keeping the aspect ratio.
     `name` identifies the image in error messages (for example `images[3]`).
     """
-    pixels, original_size = _normalised(pixels, name, max_side)
+    pixels, original_size = _normalised(pixels, name, limit)
     ok, buffer = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise InvalidImageError(f"{name} could not be encoded as JPEG.")
@@ -155,24 +180,25 @@ class PixelImage(PreparedImage):
     pixels: Any = None
 
 
-def prepare_pixels(image: Any, name: str, max_side: int = MAX_SIDE_PX) -> PixelImage:
-    """The RGB pixels of a workflow image, downscaled past `max_side`: what a model in
+def prepare_pixels(image: Any, name: str, limit: Limit = DEFAULT_LIMIT) -> PixelImage:
+    """The RGB pixels of a workflow image, downscaled to `limit`: what a model in
     this process takes, without the JPEG round trip an HTTP provider needs."""
-    pixels, original_size = _normalised(decode_workflow_image(image, name), name, max_side)
+    pixels, original_size = _normalised(decode_workflow_image(image, name), name, limit)
     height, width = pixels.shape[:2]
     return PixelImage(width, height, original_size, pixels=cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB))
 
 
-def preparer(image_form: str) -> Callable[[Any, str, int], PreparedImage]:
+def preparer(image_form: str) -> Callable[[Any, str, Limit], PreparedImage]:
     """How to prepare images for a provider whose spec says it takes `image_form`:
     "jpeg" (bytes to send) or "pixels" (a model in this process)."""
     return prepare_pixels if image_form == "pixels" else prepare_image
 
 
-def _normalised(pixels: Any, name: str, max_side: int) -> Tuple[np.ndarray, Tuple[int, int]]:
-    """8-bit BGR pixels within `max_side`, and the (width, height) they came at."""
+def _normalised(pixels: Any, name: str, limit: Limit) -> Tuple[np.ndarray, Tuple[int, int]]:
+    """8-bit BGR pixels within `limit`, and the (width, height) they came at."""
     pixels = _to_bgr8(pixels, name)
     original_height, original_width = pixels.shape[:2]
+    max_side = _limit(limit).longest_side(original_width, original_height)
     return _downscale(pixels, max_side), (original_width, original_height)
 
 
