@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Literal, Set
 
 from llama_vision_block.errors import ConfigurationError
+from llama_vision_block.families import LLAMA_32_VISION
 from llama_vision_block.providers import PROVIDERS
 from llama_vision_block.providers.remote import openrouter
 
@@ -33,14 +34,15 @@ class ModelVariant:
 
     provider: str
     model: str
+    family: str = LLAMA_32_VISION  # its key in families.FAMILIES
     routed: bool = False
 
 
 # Every provider's labels, in the registry's order.
 MODEL_VARIANTS: Dict[str, ModelVariant] = {
-    label: ModelVariant(spec.id, model)
+    label: ModelVariant(spec.id, served.model, served.family)
     for spec in PROVIDERS.values()
-    for label, model in spec.labels.items()
+    for label, served in spec.labels.items()
 }
 # Provider ids as used above -> the name errors and docs use.
 PROVIDER_NAMES: Dict[str, str] = {spec.id: spec.name for spec in PROVIDERS.values()}
@@ -61,8 +63,9 @@ _log_lock = threading.Lock()
 
 
 def live_labels() -> List[str]:
-    """The labels of providers that serve Llama 3.2 Vision today (all but OpenRouter)."""
-    return [label for label, v in MODEL_VARIANTS.items() if PROVIDERS[v.provider].live]
+    """The labels whose provider still serves their model (all but OpenRouter's
+    Llama 3.2 Vision labels)."""
+    return [label for spec in PROVIDERS.values() for label, served in spec.labels.items() if served.live]
 
 
 def resolve_model_version(label: str) -> ModelVariant:

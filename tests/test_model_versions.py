@@ -17,7 +17,7 @@ ROUTE = "LLAMA_VISION_OPENROUTER_ROUTE"
 
 
 def test_labels_map_to_provider_and_model():
-    assert {label: (v.provider, v.model) for label, v in MODEL_VARIANTS.items()} == {
+    assert {label: (v.provider, v.model) for label, v in MODEL_VARIANTS.items() if v.family == "llama-3.2-vision"} == {
         "11B (Free) - OpenRouter": ("openrouter", "meta-llama/llama-3.2-11b-vision-instruct:free"),
         "11B (Regular) - OpenRouter": ("openrouter", "meta-llama/llama-3.2-11b-vision-instruct"),
         "90B (Free) - OpenRouter": ("openrouter", "meta-llama/llama-3.2-90b-vision-instruct:free"),
@@ -38,7 +38,9 @@ def test_the_labels_and_names_come_from_the_provider_registry():
     assert {v.provider for v in MODEL_VARIANTS.values()} == set(PROVIDERS) == set(PROVIDER_NAMES)
     for provider_id, spec in PROVIDERS.items():
         assert spec.id == provider_id and PROVIDER_NAMES[provider_id] == spec.name
-        assert {label: MODEL_VARIANTS[label].model for label in spec.labels} == dict(spec.labels)
+        assert {label: (MODEL_VARIANTS[label].model, MODEL_VARIANTS[label].family) for label in spec.labels} == {
+            label: (served.model, served.family) for label, served in spec.labels.items()
+        }
         assert callable(spec.create_backend)
 
 
@@ -95,5 +97,26 @@ def test_the_route_in_force_is_logged_once_per_process(monkeypatch, caplog):
     ]
 
 
-def test_live_labels_leave_out_openrouter():
-    assert live_labels() and not any("OpenRouter" in label for label in live_labels())
+def test_live_labels_leave_out_what_openrouter_withdrew():
+    live = live_labels()
+    assert not any(label.endswith(("(Free) - OpenRouter", "(Regular) - OpenRouter")) for label in live)
+    assert "Llama 4 Scout - OpenRouter" in live and "11B - Cloudflare Workers AI" in live
+
+
+def test_llama_4_labels_name_each_providers_exact_model_id():
+    assert {label: (v.provider, v.model) for label, v in MODEL_VARIANTS.items() if v.family == "llama-4"} == {
+        "Llama 4 Scout - OpenRouter": ("openrouter", "meta-llama/llama-4-scout"),
+        "Llama 4 Maverick - OpenRouter": ("openrouter", "meta-llama/llama-4-maverick"),
+        "Llama 4 Scout - Cloudflare Workers AI": ("cloudflare", "@cf/meta/llama-4-scout-17b-16e-instruct"),
+        "Llama 4 Scout - OpenAI-compatible server": ("openai-compatible", "meta-llama/Llama-4-Scout-17B-16E-Instruct"),
+        "Llama 4 Maverick - OpenAI-compatible server": (
+            "openai-compatible", "meta-llama/Llama-4-Maverick-17B-128E-Instruct"),
+        "Llama 4 Scout - Local GPU (transformers)": ("local-transformers", "meta-llama/Llama-4-Scout-17B-16E-Instruct"),
+    }
+
+
+def test_the_route_can_send_seed_steps_to_llama_4_on_openrouter_with_their_key(monkeypatch):
+    monkeypatch.setenv(ROUTE, "Llama 4 Scout - OpenRouter")
+    variant = resolve_model_version("11B (Free) - OpenRouter")
+    assert (variant.provider, variant.model, variant.family, variant.routed) == (
+        "openrouter", "meta-llama/llama-4-scout", "llama-4", True)

@@ -8,7 +8,7 @@ Adding a provider is one module and one line below.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
 from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.providers.remote import cloudflare, ollama, openai_compatible, openrouter
@@ -59,6 +59,18 @@ def providers_reading(name: str) -> List[ProviderSpec]:
     return [spec for spec in PROVIDERS.values() if any(s.name == name for s in spec.settings)]
 
 
+def ignored_setting_problem(spec: ProviderSpec, properties: Mapping[str, Any]) -> Optional[str]:
+    """Why the step cannot run on `spec`'s provider: it set a property that must not
+    be ignored (`StepSetting.elsewhere`) and this provider does not read; or None."""
+    own = {setting.name for setting in spec.settings}
+    for name, setting in STEP_SETTINGS.items():
+        value = properties.get(name)
+        if setting.elsewhere and name not in own and value not in (None, "", setting.default):
+            readers = " and ".join(reader.name for reader in providers_reading(name))
+            return f"`{name}` is read by {readers} only, and this step runs on {spec.name}. {setting.elsewhere}"
+    return None
+
+
 def create_backend(
     variant: "ModelVariant", settings: ProviderSettings, generation: Generation
 ) -> Backend:
@@ -71,7 +83,7 @@ def create_backend(
     for name in generation.optional_parameters():
         if name in spec.parameter_notes:
             logger.warning(spec.parameter_notes[name])
-    return spec.create_backend(variant.model, settings)
+    return spec.create_backend(variant.model, settings, variant.family)
 
 
 __all__ = [
@@ -84,5 +96,6 @@ __all__ = [
     "StepSetting",
     "VisionRequest",
     "create_backend",
+    "ignored_setting_problem",
     "providers_reading",
 ]

@@ -11,8 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Tuple
 
+from llama_vision_block.families import LLAMA_32_VISION
+
 if TYPE_CHECKING:  # the annotations only; importing them here would be circular
     from llama_vision_block.providers.base import Backend, ProviderSettings
+
+
+@dataclass(frozen=True)
+class Served:
+    """A model a provider serves under one `model_version` label."""
+
+    model: str  # the provider's model id
+    family: str = LLAMA_32_VISION  # its key in families.FAMILIES
+    live: bool = True  # False once the provider stopped serving it
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,9 @@ class StepSetting:
     selector: bool = True  # whether a workflow input may supply it
     minimum: Optional[int] = None
     maximum: Optional[int] = None
+    # Set for a property a step must not give a provider that ignores it (the
+    # adapter it names would silently not apply): what to do there instead.
+    elsewhere: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -36,8 +50,10 @@ class ProviderSpec:
 
     id: str  # as `ModelVariant.provider` says it: "cloudflare"
     name: str  # as messages and docs say it: "Cloudflare Workers AI"
-    labels: Mapping[str, str]  # `model_version` label -> this provider's model id
-    create_backend: Callable[[str, "ProviderSettings"], "Backend"]
+    labels: Mapping[str, Served]  # `model_version` label -> the model it runs
+    # (model id, settings, family key) -> the backend; the family says how its
+    # requests differ (families.py), where they do for this provider.
+    create_backend: Callable[[str, "ProviderSettings", str], "Backend"]
     needs_key: bool = False
     key_env: Optional[str] = None  # where the CLI and the examples find the key
     address_env: Optional[str] = None  # where the operator says the provider is
@@ -49,5 +65,3 @@ class ProviderSpec:
     parameter_notes: Mapping[str, str] = field(default_factory=dict)
     # What its backend takes: the image as JPEG bytes ("jpeg") or as pixels ("pixels").
     image_form: str = "jpeg"
-    # False for a provider that no longer serves the model (OpenRouter).
-    live: bool = True

@@ -31,7 +31,8 @@ from llama_vision_block.schemas import ResponseSchema
 from llama_vision_block.providers.local.checkpoint import check_checkpoint
 from llama_vision_block.providers.local.generation import is_sampling
 from llama_vision_block.providers.local.model_cache import MODEL_CACHE, LoadedModel, ModelKey
-from llama_vision_block.providers.spec import ProviderSpec, StepSetting
+from llama_vision_block.families import FAMILIES, LLAMA_32_VISION, LLAMA_4
+from llama_vision_block.providers.spec import ProviderSpec, Served, StepSetting
 
 MODEL_PATH_ENV = "LLAMA_VISION_MODEL_PATH"
 # Images per `generate` call when the step sets no `batch_size`. On a GPU a batch
@@ -52,7 +53,7 @@ logger = logging.getLogger(__name__)
 _DEVICE = re.compile(r"cuda(?::(\d+))?")
 
 
-def create_backend(model: str, settings: ProviderSettings) -> "LocalTransformersBackend":
+def create_backend(model: str, settings: ProviderSettings, family: str = LLAMA_32_VISION) -> "LocalTransformersBackend":
     """A backend that runs the checkpoint at `model_path`; `model` names it in messages."""
     # What the caller chose is checked against the operator's settings first.
     chosen_device, model_path = settings.option("device"), settings.option("model_path")
@@ -61,7 +62,7 @@ def create_backend(model: str, settings: ProviderSettings) -> "LocalTransformers
     path = resolve_model_path(model_path, model)
     if model_path and str(model_path).strip():
         check_model_path(path)
-    check_checkpoint(path, model)
+    check_checkpoint(path, model, FAMILIES[family])
     torch = _import_torch()
     device = resolve_device(chosen_device, torch)
     batch_size = resolve_batch_size(settings.option("batch_size"), device)
@@ -220,8 +221,9 @@ SPEC = ProviderSpec(
     name=PROVIDER,
     # The checkpoint comes from `model_path`; the model id names it in messages.
     labels={
-        "11B - Local GPU (transformers)": "meta-llama/Llama-3.2-11B-Vision-Instruct",
-        "90B - Local GPU (transformers)": "meta-llama/Llama-3.2-90B-Vision-Instruct",
+        "11B - Local GPU (transformers)": Served("meta-llama/Llama-3.2-11B-Vision-Instruct"),
+        "90B - Local GPU (transformers)": Served("meta-llama/Llama-3.2-90B-Vision-Instruct"),
+        "Llama 4 Scout - Local GPU (transformers)": Served("meta-llama/Llama-4-Scout-17B-16E-Instruct", LLAMA_4),
     },
     create_backend=create_backend,
     address_env=MODEL_PATH_ENV,

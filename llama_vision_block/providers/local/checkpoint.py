@@ -13,14 +13,16 @@ from pathlib import Path
 from typing import List
 
 from llama_vision_block.errors import ConfigurationError
+from llama_vision_block.families import FAMILIES, LLAMA_32_VISION, ModelFamily
 
 WEIGHTS = "the weights (*.safetensors, model.safetensors.index.json or pytorch_model*.bin)"
 TOKENIZER = "tokenizer.json (or tokenizer.model)"
 PROCESSOR = "preprocessor_config.json (or processor_config.json)"
 
 
-def check_checkpoint(path: Path, model: str) -> None:
-    """Raises one `ConfigurationError` naming `path` and everything it lacks."""
+def check_checkpoint(path: Path, model: str, family: ModelFamily = FAMILIES[LLAMA_32_VISION]) -> None:
+    """Raises one `ConfigurationError` naming `path` and everything it lacks, or
+    the model it holds when that is not of `family`."""
     download = (
         f"download it with `huggingface-cli download {model} --local-dir {path}` "
         "(after accepting the model's license on the Hugging Face Hub)"
@@ -35,15 +37,16 @@ def check_checkpoint(path: Path, model: str) -> None:
     missing = missing_files(path)
     if missing:
         raise ConfigurationError(
-            f"`model_path` '{path}' is not a complete Llama 3.2 Vision checkpoint in "
+            f"`model_path` '{path}' is not a complete {family.name} checkpoint in "
             f"Hugging Face format; missing: {'; '.join(missing)}. Finish the "
             f"download or {download}."
         )
     model_type = _model_type(path)
-    if model_type != "mllama":
+    if model_type != family.model_type:
         raise ConfigurationError(
-            f"`model_path` '{path}' holds a '{model_type}' model, not Llama 3.2 "
-            "Vision (config.json must say \"model_type\": \"mllama\")."
+            f"`model_path` '{path}' holds a '{model_type}' model, not {family.name} "
+            f"(config.json must say \"model_type\": \"{family.model_type}\"); choose "
+            "the model_version of the model it holds."
         )
 
 

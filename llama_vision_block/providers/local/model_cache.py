@@ -52,8 +52,8 @@ class LoadedModel:
     """A model, its processor and the batcher that runs it."""
 
     key: ModelKey
-    model: Any  # MllamaForConditionalGeneration
-    processor: Any  # MllamaProcessor
+    model: Any  # MllamaForConditionalGeneration or Llama4ForConditionalGeneration
+    processor: Any  # its processor
     batcher: MicroBatcher
 
 
@@ -151,14 +151,15 @@ def load_model(key: ModelKey) -> LoadedModel:
     """Loads the checkpoint at `key.path` onto `key.device`, offline."""
     import torch
     import transformers
-    from transformers import AutoProcessor, MllamaForConditionalGeneration
+    from transformers import AutoModelForImageTextToText, AutoProcessor
 
     dtype = getattr(torch, key.dtype)
     offline = {"local_files_only": True, "trust_remote_code": False}
     try:
         processor = AutoProcessor.from_pretrained(key.path, **offline)
         processor.tokenizer.padding_side = "left"
-        model = MllamaForConditionalGeneration.from_pretrained(
+        # Mllama or Llama 4, by the checkpoint's config (checked before loading).
+        model = AutoModelForImageTextToText.from_pretrained(
             key.path,
             **offline,
             **_dtype_kwarg(transformers.__version__, dtype),
@@ -180,7 +181,7 @@ def load_model(key: ModelKey) -> LoadedModel:
     model.eval()
     if key.device == "cpu":
         logger.warning(
-            "Llama 3.2 Vision (%s) runs on the CPU in float32: no CUDA GPU was "
+            "The model at %s runs on the CPU in float32: no CUDA GPU was "
             "found or `device` is 'cpu'. Expect it to be very slow (minutes per "
             "image for the 11B model).",
             key.path,

@@ -12,7 +12,8 @@ import os
 from llama_vision_block.providers.base import ProviderSettings
 from llama_vision_block.providers.remote.openai_chat import OpenAIChatBackend
 from llama_vision_block.providers.remote.openai_compatible import SERVER_SETTINGS, server_backend
-from llama_vision_block.providers.spec import ProviderSpec
+from llama_vision_block.families import LLAMA_32_VISION
+from llama_vision_block.providers.spec import ProviderSpec, Served
 
 NAME = "Ollama"
 
@@ -25,7 +26,7 @@ PARAMETER_NOTES = {
 }
 
 
-def create_backend(model: str, settings: ProviderSettings) -> OpenAIChatBackend:
+def create_backend(model: str, settings: ProviderSettings, family: str = LLAMA_32_VISION) -> OpenAIChatBackend:
     """A backend for the Ollama server at `base_url`, else `$LLAMA_VISION_OLLAMA_BASE_URL`,
     else Ollama's default address."""
     return server_backend(
@@ -37,7 +38,7 @@ SPEC = ProviderSpec(
     id="ollama",
     name=NAME,
     # Ollama's library names; `llama3.2-vision` is the 11B tag.
-    labels={"11B - Ollama": "llama3.2-vision", "90B - Ollama": "llama3.2-vision:90b"},
+    labels={"11B - Ollama": Served("llama3.2-vision"), "90B - Ollama": Served("llama3.2-vision:90b")},
     create_backend=create_backend,
     address_env=BASE_URL_ENV,
     settings=SERVER_SETTINGS,

@@ -7,7 +7,8 @@ import os
 from llama_vision_block.access import check_base_url
 from llama_vision_block.providers.base import ProviderSettings
 from llama_vision_block.providers.remote.openai_chat import OpenAIChatBackend
-from llama_vision_block.providers.spec import ProviderSpec, StepSetting
+from llama_vision_block.families import LLAMA_32_VISION, LLAMA_4
+from llama_vision_block.providers.spec import ProviderSpec, Served, StepSetting
 
 NAME = "OpenAI-compatible server"
 BASE_URL_ENV = "LLAMA_VISION_BASE_URL"
@@ -40,7 +41,7 @@ PARAMETER_NOTES = {
 }
 
 
-def create_backend(model: str, settings: ProviderSettings) -> OpenAIChatBackend:
+def create_backend(model: str, settings: ProviderSettings, family: str = LLAMA_32_VISION) -> OpenAIChatBackend:
     """A backend for the step's server; the API key is optional and sent when given."""
     return server_backend(
         NAME,
@@ -71,8 +72,10 @@ SPEC = ProviderSpec(
     name=NAME,
     # The default served names (vLLM's and SGLang's); `served_model_name` overrides them.
     labels={
-        "11B - OpenAI-compatible server": "meta-llama/Llama-3.2-11B-Vision-Instruct",
-        "90B - OpenAI-compatible server": "meta-llama/Llama-3.2-90B-Vision-Instruct",
+        "11B - OpenAI-compatible server": Served("meta-llama/Llama-3.2-11B-Vision-Instruct"),
+        "90B - OpenAI-compatible server": Served("meta-llama/Llama-3.2-90B-Vision-Instruct"),
+        "Llama 4 Scout - OpenAI-compatible server": Served("meta-llama/Llama-4-Scout-17B-16E-Instruct", LLAMA_4),
+        "Llama 4 Maverick - OpenAI-compatible server": Served("meta-llama/Llama-4-Maverick-17B-128E-Instruct", LLAMA_4),
     },
     create_backend=create_backend,
     address_env=BASE_URL_ENV,

@@ -19,7 +19,8 @@ from llama_vision_block.providers.base import (
     require_api_key,
 )
 from llama_vision_block.providers.remote.openai_chat import OpenAIChatBackend
-from llama_vision_block.providers.spec import ProviderSpec
+from llama_vision_block.families import LLAMA_32_VISION, LLAMA_4
+from llama_vision_block.providers.spec import ProviderSpec, Served
 from llama_vision_block.schemas import ResponseSchema
 
 BASE_URL_ENV = "OPENROUTER_BASE_URL"
@@ -35,6 +36,13 @@ ROUTE_ENV = "LLAMA_VISION_OPENROUTER_ROUTE"
 # model ID" for an id it no longer knows, 404 "No endpoints found for <id>."
 # for one it knows but no provider runs.
 NOT_SERVED_MARKERS = ("is not a valid model id", "no endpoints found")
+# The Llama 3.2 Vision labels and ids OpenRouter served until it withdrew them.
+WITHDRAWN = {
+    "11B (Free) - OpenRouter": "meta-llama/llama-3.2-11b-vision-instruct:free",
+    "11B (Regular) - OpenRouter": "meta-llama/llama-3.2-11b-vision-instruct",
+    "90B (Free) - OpenRouter": "meta-llama/llama-3.2-90b-vision-instruct:free",
+    "90B (Regular) - OpenRouter": "meta-llama/llama-3.2-90b-vision-instruct",
+}
 
 
 class ModelNotServed(StepProviderError):
@@ -48,7 +56,7 @@ class OpenRouterBackend(OpenAIChatBackend):
         try:
             return super().complete(request)
         except ProviderError as error:
-            if not is_not_served(error):
+            if not is_not_served(error) or self.model not in WITHDRAWN.values():
                 raise
             raise ModelNotServed(
                 NAME,
@@ -66,7 +74,7 @@ class OpenRouterBackend(OpenAIChatBackend):
         return fields
 
 
-def create_backend(model: str, settings: ProviderSettings) -> OpenRouterBackend:
+def create_backend(model: str, settings: ProviderSettings, family: str = LLAMA_32_VISION) -> OpenRouterBackend:
     """An OpenRouter backend for `model`; the base URL comes from `OPENROUTER_BASE_URL`."""
     return OpenRouterBackend(
         provider=NAME,
@@ -101,16 +109,15 @@ def not_served_message(model: str, provider_message: str) -> str:
 SPEC = ProviderSpec(
     id="openrouter",
     name=NAME,
-    # Withdrawn by OpenRouter; kept so seed workflows compile and can be routed.
     labels={
-        "11B (Free) - OpenRouter": "meta-llama/llama-3.2-11b-vision-instruct:free",
-        "11B (Regular) - OpenRouter": "meta-llama/llama-3.2-11b-vision-instruct",
-        "90B (Free) - OpenRouter": "meta-llama/llama-3.2-90b-vision-instruct:free",
-        "90B (Regular) - OpenRouter": "meta-llama/llama-3.2-90b-vision-instruct",
+        # Llama 3.2 Vision: withdrawn by OpenRouter; kept so seed workflows compile
+        # and can be routed.
+        **{label: Served(model, live=False) for label, model in WITHDRAWN.items()},
+        "Llama 4 Scout - OpenRouter": Served("meta-llama/llama-4-scout", LLAMA_4),
+        "Llama 4 Maverick - OpenRouter": Served("meta-llama/llama-4-maverick", LLAMA_4),
     },
     create_backend=create_backend,
     needs_key=True,
     key_env=KEY_ENV,
     address_env=BASE_URL_ENV,
-    live=False,
 )

@@ -101,7 +101,8 @@ def test_a_model_openrouter_does_not_serve_stops_the_step_and_names_the_route(ch
         "Set the environment variable LLAMA_VISION_OPENROUTER_ROUTE to one of the live model_version labels"
     )
     assert "'11B - Cloudflare Workers AI'" in text and "'11B - Ollama'" in text
-    assert "- OpenRouter'" not in text  # no withdrawn label is offered
+    assert "(Free) - OpenRouter'" not in text and "(Regular) - OpenRouter'" not in text  # none withdrawn
+    assert "'Llama 4 Scout - OpenRouter'" in text  # a seed step's OpenRouter key works there
     assert caught.value.fails_every_request and not caught.value.retryable
 
 
