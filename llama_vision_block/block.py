@@ -18,8 +18,9 @@ from inference.core.workflows.prototypes.block import (
 )
 
 from llama_vision_block.concurrency import map_concurrently, prefetched
-from llama_vision_block.errors import ImageError, StepError, redact
-from llama_vision_block.images import PreparedImage, preparer
+from llama_vision_block.errors import ConfigurationError, ImageError, StepError, redact
+from llama_vision_block.families import FAMILIES
+from llama_vision_block.images import PreparedImage, SizeLimit, preparer
 from llama_vision_block.manifest import EXECUTION_ENGINE_COMPATIBILITY, BlockManifest
 from llama_vision_block.model_versions import ModelVariant, resolve_model_version
 from llama_vision_block.prompts import Prompt
@@ -29,6 +30,7 @@ from llama_vision_block.providers import (
     Generation,
     VisionRequest,
     create_backend,
+    ignored_setting_problem,
 )
 from llama_vision_block.providers.base import from_step, provider_settings
 from llama_vision_block.results import Interpreter, failure_outputs, reply_outputs
@@ -57,6 +59,9 @@ class LlamaVisionBlockV1(WorkflowBlock):
         task = task_spec(task_type)
         variant = resolve_model_version(model_version)
         spec = PROVIDERS[variant.provider]
+        problem = ignored_setting_problem(spec, properties)
+        if problem:
+            raise ConfigurationError(problem)
         generation = from_step(Generation, properties)
         api_key = properties["api_key"]
         settings = provider_settings(spec, properties, api_key=key_for(variant, api_key))
@@ -91,9 +96,9 @@ class LlamaVisionBlockV1(WorkflowBlock):
         # Images are prepared ahead, on one thread per core, so a worker whose
         # reply arrives finds its next image ready and sends it at once.
         prepare = preparer(spec.image_form)
-        with prefetched(
-            lambda item: prepare(item[0], item[1], properties["max_image_side"]), list(zip(images, names))
-        ) as prepared:
+        family = FAMILIES[variant.family]
+        limit = SizeLimit(family.tile, family.max_tiles, properties["max_image_side"])
+        with prefetched(lambda item: prepare(item[0], item[1], limit), list(zip(images, names))) as prepared:
             return map_concurrently(ask, list(zip(names, images, prepared)), max_workers=workers)
 
 

@@ -27,7 +27,6 @@ from pydantic import ConfigDict, Field, ValidationInfo, create_model, field_vali
 
 from llama_vision_block import BLOCK_TYPE, SEED_BLOCK_TYPE
 from llama_vision_block.errors import ConfigurationError
-from llama_vision_block.images import MAX_SIDE_PX
 from llama_vision_block.model_versions import (
     DEFAULT_MODEL_VERSION,
     MODEL_VARIANTS,
@@ -39,7 +38,13 @@ from llama_vision_block.model_versions import (
     resolve_model_version,
 )
 from llama_vision_block.prompts import class_list_problem, prompt_length_problem
-from llama_vision_block.providers import PROVIDERS, STEP_SETTINGS, StepSetting, providers_reading
+from llama_vision_block.providers import (
+    PROVIDERS,
+    STEP_SETTINGS,
+    StepSetting,
+    ignored_setting_problem,
+    providers_reading,
+)
 from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
 from llama_vision_block.schemas import DecodingMode, response_schema
 from llama_vision_block.tasks import TASKS, TaskType, tasks_needing, tasks_with_schema
@@ -99,7 +104,9 @@ Choose where the model runs with `model_version`: Cloudflare Workers AI (your
 account id and API token; the default), Ollama on your own machine, your own
 OpenAI-compatible server (vLLM up to 0.10.2, SGLang, `transformers serve`), or in
 this process on a GPU with `transformers`. `11B` is faster and cheaper, `90B`
-gives better answers.
+gives better answers. Meta's Llama 4 Scout and Maverick read images too: their labels
+run them on OpenRouter (which still serves them), Cloudflare Workers AI (Scout), your
+own server, or in process; each image is sent at the size the model reads.
 
 This block also answers to `{SEED_BLOCK_TYPE}`, so workflows written for the
 Llama 3.2 Vision block that ships with `inference` compile unchanged. OpenRouter,
@@ -107,8 +114,9 @@ the only provider of that block, no longer hosts Llama 3.2 Vision: the server's
 operator sets `{OPENROUTER_ROUTE_ENV}` to a live `model_version`, and every
 OpenRouter label runs there.
 
-Use of the model is subject to the
+Use of the models is subject to the
 [Llama 3.2 Community License](https://github.com/meta-llama/llama-models/blob/main/models/llama3_2/LICENSE)
+(Llama 4: the [Llama 4 Community License](https://github.com/meta-llama/llama-models/blob/main/models/llama4/LICENSE))
 and Meta's [Acceptable Use Policy](https://www.llama.com/llama3_2/use-policy/).
 """
 
@@ -282,11 +290,12 @@ class BlockManifest(_WithProviderProperties):
         description="When an image's request fails for good, stop the step with an error "
         "instead of reporting it in that image's `error_status` / `error_message`.",
     )
-    max_image_side: int = Field(
-        default=MAX_SIDE_PX,
-        description="Images longer than this on their long side are downscaled before "
-        "sending, keeping the aspect ratio. Llama 3.2 Vision reads an image as at most "
-        "2x2 tiles of 560 px, so more than 1120 only costs bytes and time.",
+    max_image_side: Optional[int] = Field(
+        default=None,
+        description="Images are downscaled before sending, keeping the aspect ratio, to "
+        "what the model reads: Llama 3.2 Vision at most 4 tiles of 560 px (1120x1120, "
+        "or 560x2240 for a strip), Llama 4 at most 16 tiles of 336 px (about 1.8 MP); "
+        "more only costs bytes and time. Set this to cap the long side lower.",
         ge=28,
         le=8192,
     )
@@ -339,6 +348,10 @@ class BlockManifest(_WithProviderProperties):
                 variant = resolve_model_version(self.model_version)
             except ConfigurationError as error:  # a bad route names its variable
                 raise ValueError(str(error)) from None
+            literal = {k: v for k, v in self.model_dump().items() if not (isinstance(v, str) and v.startswith("$"))}
+            problem = ignored_setting_problem(PROVIDERS[variant.provider], literal)  # selectors: at run time
+            if problem:
+                raise ValueError(problem)
             if variant.provider in PROVIDERS_REQUIRING_API_KEY and not self.api_key:
                 raise ValueError(
                     f"`api_key` is required for model_version '{self.model_version}': "

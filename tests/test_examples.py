@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from inference.core.workflows.errors import StepExecutionError
 
-from support.chat_server import ChatServer, ollama
+from support.chat_server import ChatServer, chat_completion, ollama
 from support.inference_server import running_server
 from support.tiny_mllama import build_tiny_mllama
 
@@ -37,7 +37,10 @@ CLOUDFLARE_CASES = {
         {"predictions.predictions.0.class": "car", "predictions.predictions.0.width": pytest.approx(212.4, abs=0.01)},
     ),
 }
-OTHER_EXAMPLES = ["ollama_caption.json", "local_gpu_caption.json", "openrouter/caption.json", "openrouter/seed_ocr.json"]
+OTHER_EXAMPLES = [
+    "ollama_caption.json", "local_gpu_caption.json", "openrouter/caption.json", "openrouter/seed_ocr.json",
+    "llama4/cloudflare_caption.json", "llama4/openrouter_classification.json",
+]
 
 
 def _lookup(outputs, dotted):
@@ -148,3 +151,28 @@ def test_the_inference_sdk_example_against_the_real_server(cloudflare, monkeypat
     assert outputs["structured_output"] == {"street": "MAIN ST", "exit": 12}
     assert (outputs["street"], outputs["exit"]) == ("MAIN ST", 12)
     assert cloudflare.server.requests[0].headers["authorization"] == f"Bearer {cloudflare.token}"
+
+
+def test_the_llama_4_scout_example_runs_on_cloudflare(cloudflare, capsys):
+    cloudflare.reply = lambda request: "A red car passes a MAIN ST sign."
+    outputs = _run(capsys, "llama4/cloudflare_caption.json")
+    assert outputs["caption"] == "A red car passes a MAIN ST sign."
+    (request,) = cloudflare.server.requests
+    assert request.path.endswith("/ai/run/@cf/meta/llama-4-scout-17b-16e-instruct")
+    assert request.image().shape[:2] == (480, 720) and "image" not in request.body
+    assert cloudflare.schema_errors == []
+
+
+def test_the_llama_4_maverick_example_runs_on_openrouter_constrained_to_the_classes(chat_server, capsys, monkeypatch):
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-example-key")
+
+    def maverick(request):
+        schema = request.body["response_format"]["json_schema"]["schema"]
+        return 200, chat_completion(json.dumps({"class_name": schema["properties"]["class_name"]["enum"][1], "confidence": 0.8}))
+
+    chat_server.responder = maverick
+    outputs = _run(capsys, "llama4/openrouter_classification.json")
+    assert outputs["prediction"]["top"] == "bus" and outputs["error_message"] == ""
+    (request,) = chat_server.requests
+    assert request.body["model"] == "meta-llama/llama-4-maverick"
+    assert request.headers["authorization"] == "Bearer sk-or-example-key"

@@ -174,12 +174,14 @@ def test_sampling_values_at_the_edges_are_accepted():
 
 def test_provider_properties_are_shown_for_their_model_versions():
     properties = BlockManifest.model_json_schema()["properties"]
-    servers = ["11B - Ollama", "90B - Ollama", "11B - OpenAI-compatible server", "90B - OpenAI-compatible server"]
+    servers = ["11B - Ollama", "90B - Ollama", "11B - OpenAI-compatible server", "90B - OpenAI-compatible server",
+               "Llama 4 Scout - OpenAI-compatible server", "Llama 4 Maverick - OpenAI-compatible server"]
     assert properties["base_url"]["relevant_for"]["model_version"]["values"] == servers
     assert properties["served_model_name"]["relevant_for"]["model_version"]["values"] == servers
-    assert properties["cloudflare_account_id"]["relevant_for"]["model_version"]["values"] == ["11B - Cloudflare Workers AI"]
+    cloudflare = ["11B - Cloudflare Workers AI", "Llama 4 Scout - Cloudflare Workers AI"]
+    assert properties["cloudflare_account_id"]["relevant_for"]["model_version"]["values"] == cloudflare
     assert properties["cloudflare_accept_llama_license"]["default"] is False
-    local = ["11B - Local GPU (transformers)", "90B - Local GPU (transformers)"]
+    local = ["11B - Local GPU (transformers)", "90B - Local GPU (transformers)", "Llama 4 Scout - Local GPU (transformers)"]
     for name in ("model_path", "device", "batch_size"):
         assert properties[name]["relevant_for"]["model_version"]["values"] == local
 

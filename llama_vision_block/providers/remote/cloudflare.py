@@ -17,7 +17,7 @@ from typing import Any, Dict, Optional
 import httpx
 
 from llama_vision_block.errors import ConfigurationError, ProviderError, StepProviderError, redact
-from llama_vision_block.prompts import MAX_MESSAGE_CHARS
+from llama_vision_block.prompts import MAX_MESSAGE_CHARS, to_chat_messages
 from llama_vision_block.providers.base import (
     ProviderSettings,
     Reply,
@@ -26,7 +26,8 @@ from llama_vision_block.providers.base import (
     usage_token_counts,
 )
 from llama_vision_block.providers.remote.clients import CLIENTS, client_key
-from llama_vision_block.providers.spec import ProviderSpec, StepSetting
+from llama_vision_block.families import FAMILIES, LLAMA_32_VISION, LLAMA_4, ModelFamily
+from llama_vision_block.providers.spec import ProviderSpec, Served, StepSetting
 from llama_vision_block.providers.remote.replies import clip, redirect_message
 from llama_vision_block.providers.remote.transport import ReplyTooLarge, attempt, failed_attempt, http_client
 from llama_vision_block.providers.remote.schema_support import send_constrained
@@ -65,8 +66,12 @@ class CloudflareBackend:
         api_base: str,
         accept_license: bool,
         timeout_s: float,
+        family: ModelFamily = FAMILIES[LLAMA_32_VISION],
+        lora: Optional[str] = None,
     ) -> None:
         self.model = model
+        self.family = family
+        self.lora = lora
         self._url = f"{api_base.rstrip('/')}/accounts/{account_id}/ai/run/{model}"
         self._api_key = api_key
         self._timeout_s = timeout_s
@@ -87,7 +92,7 @@ class CloudflareBackend:
         )
 
     def _complete(self, request: VisionRequest, constraint: Optional[ResponseSchema]) -> Reply:
-        body = request_body(request, constraint)
+        body = request_body(request, constraint, self.family, self.lora)
         try:
             result = self._run(body)
         except LicenseNotAccepted:
@@ -115,7 +120,9 @@ class CloudflareBackend:
         return read_envelope(response, self._api_key)
 
 
-def create_backend(model: str, settings: ProviderSettings) -> CloudflareBackend:
+def create_backend(
+    model: str, settings: ProviderSettings, family: str = LLAMA_32_VISION
+) -> CloudflareBackend:
     """A Workers AI backend; account id and API base may come from the environment."""
     account_id = settings.option("cloudflare_account_id") or os.environ.get(ACCOUNT_ID_ENV)
     if not account_id:
@@ -143,12 +150,36 @@ def create_backend(model: str, settings: ProviderSettings) -> CloudflareBackend:
         api_base=os.environ.get(API_BASE_ENV, DEFAULT_API_BASE),
         accept_license=accept_license,
         timeout_s=settings.request_timeout,
+        family=FAMILIES[family],
+        lora=_lora(settings.option("lora"), FAMILIES[family]),
     )
 
 
-def request_body(request: VisionRequest, constraint: Optional[ResponseSchema] = None) -> Dict[str, Any]:
+def _lora(lora: Any, family: ModelFamily) -> Optional[str]:
+    if lora is None or (isinstance(lora, str) and not lora.strip()):
+        return None
+    if not isinstance(lora, str):  # from a selector
+        raise ConfigurationError(f"`lora` must be the name or id of a Workers AI finetune; got {lora!r}.")
+    if family.cloudflare_image != "bytes":
+        raise ConfigurationError(
+            f"`lora`: Workers AI applies LoRA adapters to Llama 3.2 11B Vision, not to "
+            f"{family.name}. Choose '11B - Cloudflare Workers AI', or leave `lora` empty."
+        )
+    return lora.strip()
+
+
+def request_body(
+    request: VisionRequest,
+    constraint: Optional[ResponseSchema] = None,
+    family: ModelFamily = FAMILIES[LLAMA_32_VISION],
+    lora: Optional[str] = None,
+) -> Dict[str, Any]:
     """The JSON body for one image, after checking the schema's limits; in JSON mode
-    (`response_format`, the schema itself under `json_schema`) for a `constraint`."""
+    (`response_format`, the schema itself under `json_schema`) for a `constraint`.
+
+    The image goes where the family's model takes it: Llama 3.2 Vision as the
+    `image` byte array, Llama 4 as a data URI in the message. A LoRA adapter is
+    named in the prompt form of the request, the only form that takes `lora`."""
     generation = request.generation
     text = request.prompt.text
     if len(text) > MAX_CONTENT_CHARS:
@@ -156,11 +187,16 @@ def request_body(request: VisionRequest, constraint: Optional[ResponseSchema] = 
             f"the prompt is {len(text)} characters; {NAME} takes at most "
             f"{MAX_CONTENT_CHARS}. Shorten `prompt` (or `classes` / `output_structure`)."
         )
-    return {
+    if lora is not None:
+        form: Dict[str, Any] = {"prompt": text, "image": list(request.image.data), "lora": lora}
+    elif family.cloudflare_image == "bytes":
         # One user message and no system message: Meta's template refuses a
         # system message beside an image.
-        "messages": [{"role": "user", "content": text}],
-        "image": list(request.image.data),
+        form = {"messages": [{"role": "user", "content": text}], "image": list(request.image.data)}
+    else:
+        form = {"messages": to_chat_messages(request.prompt, request.image.data_url())}
+    return {
+        **form,
         "max_tokens": generation.max_tokens,
         "temperature": generation.temperature,
         **generation.optional_parameters(),
@@ -245,7 +281,10 @@ def _error_text(error: Any) -> str:
 SPEC = ProviderSpec(
     id="cloudflare",
     name=NAME,
-    labels={"11B - Cloudflare Workers AI": "@cf/meta/llama-3.2-11b-vision-instruct"},
+    labels={
+        "11B - Cloudflare Workers AI": Served("@cf/meta/llama-3.2-11b-vision-instruct"),
+        "Llama 4 Scout - Cloudflare Workers AI": Served("@cf/meta/llama-4-scout-17b-16e-instruct", LLAMA_4),
+    },
     create_backend=create_backend,
     needs_key=True,
     key_env=KEY_ENV,
@@ -255,6 +294,17 @@ SPEC = ProviderSpec(
             name="cloudflare_account_id",
             description=f"Your Cloudflare account id. Defaults to ${ACCOUNT_ID_ENV}.",
             examples=("$inputs.cloudflare_account_id",),
+        ),
+        StepSetting(
+            name="lora",
+            description="The name or id of a LoRA adapter (a Workers AI finetune of Llama "
+            "3.2 11B Vision, uploaded with `wrangler ai finetune create`) to answer with. "
+            "Sent in the prompt form of the request, the one that takes it. Other "
+            "providers apply no adapter here: on an OpenAI-compatible server an adapter "
+            "is a served model name (`served_model_name`).",
+            examples=("my-finetune", "$inputs.lora"),
+            elsewhere="On an OpenAI-compatible server (vLLM `--lora-modules name=path`) "
+            "choose the adapter with `served_model_name`; the other providers apply none.",
         ),
         StepSetting(
             name="cloudflare_accept_llama_license",

@@ -146,3 +146,45 @@ def test_envelope_shapes(account, status, body, message):
         _backend(account).complete(_request())
     assert message in str(caught.value)
     assert not caught.value.fails_every_request
+
+
+SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
+
+
+def test_llama_4_scout_gets_its_image_as_a_data_uri_in_the_message(account):
+    settings = ProviderSettings(api_key=account.token, options={"cloudflare_account_id": account.account_id})
+    request = _request()
+
+    reply = cloudflare.create_backend(SCOUT, settings, "llama-4").complete(request)
+
+    assert reply.text == "40x30"
+    (received,) = account.server.requests
+    assert received.path.endswith(f"/ai/run/{SCOUT}")
+    assert "image" not in received.body
+    assert received.body["messages"] == [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": request.image.data_url()}},
+        {"type": "text", "text": "read it"},
+    ]}]
+    assert account.schema_errors == []
+
+
+def test_a_lora_adapter_goes_in_the_prompt_form_with_the_image_bytes(account):
+    request = _request()
+    assert _backend(account, lora="my-finetune").complete(request).text == "40x30"
+    (received,) = account.server.requests
+    assert received.body["prompt"] == "read it" and received.body["lora"] == "my-finetune"
+    assert received.body["image"] == list(request.image.data) and "messages" not in received.body
+    assert account.schema_errors == []
+
+
+def test_an_unknown_adapter_is_cloudflares_own_error(account):
+    with pytest.raises(ProviderError, match="finetune 'nope' not found"):
+        _backend(account, lora="nope").complete(_request())
+
+
+def test_workers_ai_applies_no_adapter_to_llama_4(account):
+    settings = ProviderSettings(
+        api_key=account.token, options={"cloudflare_account_id": account.account_id, "lora": "my-finetune"}
+    )
+    with pytest.raises(ConfigurationError, match="`lora`: Workers AI applies LoRA adapters to Llama 3.2 11B Vision, not to Llama 4"):
+        cloudflare.create_backend(SCOUT, settings, "llama-4")
