@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
+from llama_vision_block.families import FAMILIES
 from llama_vision_block.manifest import BLOCK_TYPE, SEED_BLOCK_TYPE, BlockManifest
+from llama_vision_block.providers import PROVIDERS
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "reference.md"
 _JSON_TYPES = {"string": "str", "number": "float", "integer": "int", "boolean": "bool"}
@@ -53,7 +55,19 @@ def render_reference() -> str:
             "",
             "## Model versions",
             "",
-            *(f"- `{label}`" for label in _enum_values(properties["model_version"])),
+            "| `model_version` | provider | model id | family | served |",
+            "| --- | --- | --- | --- | --- |",
+            *_model_version_rows(),
+            "",
+            "## Model families",
+            "",
+            "| family | image read as | system message beside an image | images per request | licence |",
+            "| --- | --- | --- | --- | --- |",
+            *(
+                f"| {f.name} | at most {f.max_tiles} tiles of {f.tile} px | "
+                f"{'accepted' if f.system_message_with_image else 'refused'} | {f.max_images} | {f.license} |"
+                for f in FAMILIES.values()
+            ),
             "",
             "## Properties",
             "",
@@ -93,16 +107,21 @@ def render_reference() -> str:
     )
 
 
+def _model_version_rows() -> List[str]:
+    return [
+        f"| `{label}` | {spec.name} | `{served.model}` | {FAMILIES[served.family].name} | "
+        f"{'yes' if served.live else 'withdrawn'} |"
+        for spec in PROVIDERS.values()
+        for label, served in spec.labels.items()
+    ]
+
+
 def _variants(prop: Dict[str, Any]) -> List[Dict[str, Any]]:
     return prop.get("anyOf", [prop])
 
 
 def _selector_kinds(prop: Dict[str, Any]) -> List[str]:
     return [k["name"] for v in _variants(prop) if v.get("reference") for k in v.get("kind", [])]
-
-
-def _enum_values(prop: Dict[str, Any]) -> List[Any]:
-    return [value for v in _variants(prop) for value in v.get("enum", [])]
 
 
 def _type_name(prop: Dict[str, Any]) -> str:
