@@ -7,7 +7,7 @@ from inference.core.workflows.errors import RuntimeInputError
 from pydantic import ValidationError
 
 from llama_vision_block.manifest import BlockManifest
-from support.chat_server import chat_completion, image_size_text
+from support.chat_server import ChatServer, chat_completion, image_size_text
 from support.images import make_image
 from support.tiny_llama4 import build_tiny_llama4
 from support.workflows import run_workflow, single_step_workflow
@@ -70,3 +70,25 @@ def test_llama_4_runs_in_process_through_the_engine(tmp_path):
         assert item["llama"]["error_status"] is False, item["llama"]["error_message"]
         assert item["llama"]["predictions"]["top"] in ("car", "bus")
         assert json.loads(item["llama"]["output"])["class_name"] in ("car", "bus")
+
+
+@pytest.mark.parametrize(
+    "label,model",
+    [("Llama 4 Scout - OpenAI-compatible server", "meta-llama/Llama-4-Scout-17B-16E-Instruct"),
+     ("Llama 4 Maverick - OpenAI-compatible server", "meta-llama/Llama-4-Maverick-17B-128E-Instruct")],
+)
+def test_a_compatible_server_gets_llama_4s_model_id_and_its_image_as_a_data_url(label, model):
+    server = ChatServer(responder=lambda request: (200, chat_completion(image_size_text(request))), base_path="/v1").start()
+    try:
+        step = {"type": "llama_vision_block/llama_3_2_vision@v1", "task_type": "caption", "model_version": label,
+                "base_url": "$inputs.base_url"}
+        inputs = [{"type": "WorkflowParameter", "name": "base_url"}]
+        result = run_workflow(single_step_workflow(step, inputs), {"image": make_image(4000, 3000), "base_url": server.base_url})
+    finally:
+        server.stop()
+    assert result[0]["llama"]["output"] == "1344x1008"  # what Llama 4's processor reads of 4000x3000
+    (request,) = server.requests
+    assert request.body["model"] == model
+    (message,) = request.body["messages"]
+    assert [part["type"] for part in message["content"]] == ["image_url", "text"]
+    assert "authorization" not in request.headers
