@@ -53,8 +53,11 @@ logger = logging.getLogger(__name__)
 _DEVICE = re.compile(r"cuda(?::(\d+))?")
 
 
-def create_backend(model: str, settings: ProviderSettings, family: str = LLAMA_32_VISION) -> "LocalTransformersBackend":
-    """A backend that runs the checkpoint at `model_path`; `model` names it in messages."""
+def create_backend(
+    model: str, settings: ProviderSettings, family: str = LLAMA_32_VISION
+) -> "LocalTransformersBackend":
+    """A backend that runs the checkpoint at `model_path`, which must hold a model of
+    `family`; `model` names it in messages."""
     # What the caller chose is checked against the operator's settings first.
     chosen_device, model_path = settings.option("device"), settings.option("model_path")
     if chosen_device is not None and str(chosen_device).strip():

@@ -26,9 +26,11 @@ PARAMETER_NOTES = {
 }
 
 
-def create_backend(model: str, settings: ProviderSettings, family: str = LLAMA_32_VISION) -> OpenAIChatBackend:
+def create_backend(
+    model: str, settings: ProviderSettings, family: str = LLAMA_32_VISION
+) -> OpenAIChatBackend:
     """A backend for the Ollama server at `base_url`, else `$LLAMA_VISION_OLLAMA_BASE_URL`,
-    else Ollama's default address."""
+    else Ollama's default address (every family's request is the same chat request here)."""
     return server_backend(
         NAME, model, settings, os.environ.get(BASE_URL_ENV, DEFAULT_BASE_URL)
     )

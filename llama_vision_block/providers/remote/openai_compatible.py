@@ -41,8 +41,11 @@ PARAMETER_NOTES = {
 }
 
 
-def create_backend(model: str, settings: ProviderSettings, family: str = LLAMA_32_VISION) -> OpenAIChatBackend:
-    """A backend for the step's server; the API key is optional and sent when given."""
+def create_backend(
+    model: str, settings: ProviderSettings, family: str = LLAMA_32_VISION
+) -> OpenAIChatBackend:
+    """A backend for the step's server; the API key is optional and sent when given
+    (every family's request is the same chat request here)."""
     return server_backend(
         NAME,
         model,

@@ -74,8 +74,11 @@ class OpenRouterBackend(OpenAIChatBackend):
         return fields
 
 
-def create_backend(model: str, settings: ProviderSettings, family: str = LLAMA_32_VISION) -> OpenRouterBackend:
-    """An OpenRouter backend for `model`; the base URL comes from `OPENROUTER_BASE_URL`."""
+def create_backend(
+    model: str, settings: ProviderSettings, family: str = LLAMA_32_VISION
+) -> OpenRouterBackend:
+    """An OpenRouter backend for `model`; the base URL comes from `OPENROUTER_BASE_URL`
+    (every family's request is the same chat request here)."""
     return OpenRouterBackend(
         provider=NAME,
         model=model,
