@@ -84,6 +84,11 @@ class SchemaMask:
         self._bitmask = xgr.allocate_token_bitmask(len(self._matchers), vocab_size)
         self._started = False
 
+    @property
+    def finished(self) -> bool:
+        """Whether every constrained row has written a complete answer."""
+        return all(self._matchers[row].is_terminated() for row in self._rows)
+
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         if self._started:  # the token each row took at the previous step
             for row in self._rows:
