@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence
+from functools import cached_property
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, get_args
 
 from llama_vision_block.errors import ConfigurationError
 
@@ -29,7 +30,7 @@ STRUCTURED_NUMBER_BOUND = 1_000_000_000
 # The step's `constrained_decoding`: constrain where the provider can ("auto"),
 # never ("off"), or fail an image rather than send it unconstrained ("required").
 DecodingMode = Literal["auto", "off", "required"]
-DECODING_MODES = ("auto", "off", "required")
+DECODING_MODES: Tuple[str, ...] = get_args(DecodingMode)
 _SEPARATOR = len(", ")
 _COLON = len(": ")
 
@@ -51,6 +52,16 @@ class ResponseSchema:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", json.dumps(self.schema))
+
+    @cached_property
+    def validator(self) -> Any:
+        """The schema's validator, built once for all the step's replies."""
+        return _validator(self.schema)
+
+    @cached_property
+    def text_limits(self) -> Dict[str, int]:
+        """`length_limits` of the schema, read once for all the step's replies."""
+        return length_limits(self.schema)
 
 
 def response_schema(
@@ -201,7 +212,7 @@ def constraint_problem(reply: str, constraint: ResponseSchema) -> Optional[str]:
     """What is wrong with a reply to a constrained request, or None: under
     "required", a reply that does not match the schema (the provider did not apply
     it); and a text value that reached its length bound, so may have been cut."""
-    violation = schema_violation(reply, constraint.schema)
+    document, violation = _read(reply, constraint.validator)
     if violation is not None:
         if not constraint.required:
             return None  # read leniently, as an unconstrained reply
@@ -209,8 +220,7 @@ def constraint_problem(reply: str, constraint: ResponseSchema) -> Optional[str]:
             f"the reply does not match the JSON schema it was constrained to ({violation}): "
             "the provider did not apply the constraint"
         )
-    document = json.loads(reply)
-    for key, limit in length_limits(constraint.schema).items():
+    for key, limit in constraint.text_limits.items():
         if isinstance(document.get(key), str) and len(document[key]) >= limit:
             return (
                 f"the value of '{key}' reached the {limit} characters that max_tokens leaves "
@@ -221,17 +231,28 @@ def constraint_problem(reply: str, constraint: ResponseSchema) -> Optional[str]:
 
 def schema_violation(reply: str, schema: Mapping[str, Any]) -> Optional[str]:
     """Why `reply` is not a JSON document valid under `schema`, or None."""
+    return _read(reply, _validator(schema))[1]
+
+
+def _validator(schema: Mapping[str, Any]) -> Any:
+    import jsonschema  # only steps that check replies need it loaded
+
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _read(reply: str, validator: Any) -> Tuple[Any, Optional[str]]:
+    """The reply's JSON document, and why it is not valid under `validator` (or None)."""
     import jsonschema
 
     try:
         document = json.loads(reply)
     except ValueError as error:
-        return f"it is not JSON ({error})"
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(document))
+        return None, f"it is not JSON ({error})"
+    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
     if error is None:
-        return None
+        return document, None
     where = "/".join(map(str, error.absolute_path)) or "the answer"
-    return f"{where}: {error.message}"
+    return document, f"{where}: {error.message}"
 
 
 __all__: List[str] = [
