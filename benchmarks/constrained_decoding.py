@@ -81,13 +81,8 @@ def timed_at_length(backend, requests, concurrent: bool, length: int) -> Dict:
 def compile_times(backend) -> List[str]:
     """Milliseconds to build the tokenizer's grammar data, then each schema's grammar."""
     batcher = backend.loaded.batcher
-    eos = batcher.model.generation_config.eos_token_id
     start = time.perf_counter()
-    grammars = Grammars(
-        batcher.processor.tokenizer,
-        vocab_size=batcher.model.get_output_embeddings().weight.shape[0],
-        stop_token_ids=[eos] if isinstance(eos, int) else list(eos),
-    )
+    grammars = Grammars.for_model(batcher.model, batcher.processor.tokenizer)
     lines = [f"| tokenizer info (once per model) | {1000 * (time.perf_counter() - start):.0f} | |"]
     for task in JSON_TASKS:
         constraint = requests_for(task, 1, (32, 32), True)[0].response_schema

@@ -131,12 +131,7 @@ class MicroBatcher:
                             "xgrammar is not installed: %s.", PROVIDER, INSTALL_HINT,
                         )
                     return None
-                eos = self.model.generation_config.eos_token_id
-                self._grammars = Grammars(
-                    self.processor.tokenizer,
-                    vocab_size=self.model.get_output_embeddings().weight.shape[0],
-                    stop_token_ids=[eos] if isinstance(eos, int) else list(eos or []),
-                )
+                self._grammars = Grammars.for_model(self.model, self.processor.tokenizer)
             return self._grammars
 
     def close(self) -> None:

@@ -67,7 +67,7 @@ def generate_replies(
     decoded = tokenizer.batch_decode(
         new_tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False
     )
-    eos = _token_ids(getattr(config, "eos_token_id", None))
+    eos = token_ids(getattr(config, "eos_token_id", None))
     # Rows that finished early are padded after their end-of-turn token; a row
     # without one stopped because it hit max_tokens.
     ends = [
@@ -155,7 +155,8 @@ class RepetitionPenalty:
         return torch.where(seen, penalized, scores)
 
 
-def _token_ids(value: Any) -> frozenset:
+def token_ids(value: Any) -> frozenset:
+    """A config's token id setting (one id, a list of them, or None) as a set."""
     if value is None:
         return frozenset()
     if isinstance(value, int):

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from typing import Any, List, Optional, Sequence
 
 from llama_vision_block.errors import ConfigurationError
+from llama_vision_block.providers.local.generation import token_ids
 from llama_vision_block.schemas import ResponseSchema
 
 # Compiled grammars kept per loaded model; a step reuses one for all its images.
@@ -46,6 +47,16 @@ class Grammars:
         self._lock = threading.Lock()
         self._compiled: "OrderedDict[str, Any]" = OrderedDict()
         self.compiles = 0  # read by the benchmark and the tests
+
+    @classmethod
+    def for_model(cls, model: Any, tokenizer: Any) -> "Grammars":
+        """Grammars for a loaded model: its language head's vocabulary (which may be
+        smaller than the tokenizer's) and its end-of-turn tokens as stops."""
+        return cls(
+            tokenizer,
+            vocab_size=model.get_output_embeddings().weight.shape[0],
+            stop_token_ids=sorted(token_ids(model.generation_config.eos_token_id)),
+        )
 
     def compiled(self, constraint: ResponseSchema) -> Any:
         """The grammar for `constraint`'s schema, compiled on first use."""
