@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import struct
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Tuple, Union
+from typing import Any, Callable, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -40,11 +40,6 @@ class SizeLimit:
 
 # Llama 3.2 Vision's processor: at most 4 tiles of 560 px.
 DEFAULT_LIMIT = SizeLimit(tile=560, max_tiles=4)
-Limit = Union[SizeLimit, int]  # an int caps the long side only
-
-
-def _limit(limit: Limit) -> SizeLimit:
-    return limit if isinstance(limit, SizeLimit) else SizeLimit(max_side=limit)
 
 
 @dataclass(frozen=True)
@@ -76,7 +71,7 @@ class EncodedImage(PreparedImage):
         return f"data:{self.media_type};base64,{encoded}"
 
 
-def prepare_image(image: Any, name: str, limit: Limit = DEFAULT_LIMIT) -> EncodedImage:
+def prepare_image(image: Any, name: str, limit: SizeLimit = DEFAULT_LIMIT) -> EncodedImage:
     """The bytes to send for a workflow image.
 
     An image that arrived as a JPEG within `limit` is sent as it came, without
@@ -88,7 +83,7 @@ def prepare_image(image: Any, name: str, limit: Limit = DEFAULT_LIMIT) -> Encode
     return encode_image(decode_workflow_image(image, name), name, limit)
 
 
-def original_jpeg(image: Any, limit: Limit) -> Optional[EncodedImage]:
+def original_jpeg(image: Any, limit: SizeLimit) -> Optional[EncodedImage]:
     """The image's original JPEG bytes, when they can be sent as they are."""
     try:
         source = image.to_inference_format()
@@ -109,7 +104,7 @@ def original_jpeg(image: Any, limit: Limit) -> Optional[EncodedImage]:
     width, height, components, has_exif = header
     # EXIF may rotate the picture on decoding, and CMYK JPEGs trip some decoders:
     # those take the decoding path, which normalises both.
-    if has_exif or components not in (1, 3) or max(width, height) > _limit(limit).longest_side(width, height):
+    if has_exif or components not in (1, 3) or max(width, height) > limit.longest_side(width, height):
         return None
     return EncodedImage(width, height, None, data=data)
 
@@ -159,7 +154,7 @@ def decode_workflow_image(image: Any, name: str) -> np.ndarray:
         ) from None
 
 
-def encode_image(pixels: np.ndarray, name: str = "image", limit: Limit = DEFAULT_LIMIT) -> EncodedImage:
+def encode_image(pixels: np.ndarray, name: str = "image", limit: SizeLimit = DEFAULT_LIMIT) -> EncodedImage:
     """Encodes a numpy image (BGR, BGRA or grayscale; 8/16-bit or float) as JPEG.
 
     Images larger than `limit` are downscaled, keeping the aspect ratio.
@@ -180,7 +175,7 @@ class PixelImage(PreparedImage):
     pixels: Any = None
 
 
-def prepare_pixels(image: Any, name: str, limit: Limit = DEFAULT_LIMIT) -> PixelImage:
+def prepare_pixels(image: Any, name: str, limit: SizeLimit = DEFAULT_LIMIT) -> PixelImage:
     """The RGB pixels of a workflow image, downscaled to `limit`: what a model in
     this process takes, without the JPEG round trip an HTTP provider needs."""
     pixels, original_size = _normalised(decode_workflow_image(image, name), name, limit)
@@ -188,17 +183,17 @@ def prepare_pixels(image: Any, name: str, limit: Limit = DEFAULT_LIMIT) -> Pixel
     return PixelImage(width, height, original_size, pixels=cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB))
 
 
-def preparer(image_form: str) -> Callable[[Any, str, Limit], PreparedImage]:
+def preparer(image_form: str) -> Callable[[Any, str, SizeLimit], PreparedImage]:
     """How to prepare images for a provider whose spec says it takes `image_form`:
     "jpeg" (bytes to send) or "pixels" (a model in this process)."""
     return prepare_pixels if image_form == "pixels" else prepare_image
 
 
-def _normalised(pixels: Any, name: str, limit: Limit) -> Tuple[np.ndarray, Tuple[int, int]]:
+def _normalised(pixels: Any, name: str, limit: SizeLimit) -> Tuple[np.ndarray, Tuple[int, int]]:
     """8-bit BGR pixels within `limit`, and the (width, height) they came at."""
     pixels = _to_bgr8(pixels, name)
     original_height, original_width = pixels.shape[:2]
-    max_side = _limit(limit).longest_side(original_width, original_height)
+    max_side = limit.longest_side(original_width, original_height)
     return _downscale(pixels, max_side), (original_width, original_height)
 
 

@@ -68,7 +68,7 @@ def _field(setting: StepSetting) -> Tuple[Any, Any]:
     if setting.default is None:
         annotation = Optional[annotation]
     notes = [spec.setting_notes[setting.name] for spec in readers if setting.name in spec.setting_notes]
-    labels = [label for label, variant in MODEL_VARIANTS.items() if PROVIDERS[variant.provider] in readers]
+    labels = [label for spec in readers for label in spec.labels]
     return annotation, Field(
         default=setting.default,
         description=" ".join([setting.description, *notes]),
@@ -335,7 +335,8 @@ class BlockManifest(_WithProviderProperties):
                 f"`output_structure` is required for task_type '{task}': a dictionary "
                 "of field name -> description."
             )
-        if "classes" not in needs or isinstance(self.classes, list):  # not a selector
+        required = self.constrained_decoding == "required"  # "auto" never refuses a size
+        if required and ("classes" not in needs or isinstance(self.classes, list)):  # not a selector
             try:  # the answer's schema must fit max_tokens
                 response_schema(
                     TASKS[task].json_schema, self.constrained_decoding, classes=self.classes,

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from inference.core.workflows.execution_engine.entities.base import ImageParentMetadata, WorkflowImageData
 
 from llama_vision_block.errors import InvalidImageError
-from llama_vision_block.images import encode_image, prepare_image, read_jpeg_header
+from llama_vision_block.images import SizeLimit, encode_image, prepare_image, read_jpeg_header
 from support.images import make_image
 
 
@@ -61,7 +61,7 @@ def test_a_jpeg_within_the_limit_is_sent_as_it_came(prefix):
 
 
 def test_a_jpeg_over_the_limit_is_downscaled():
-    sent = prepare_image(_workflow_image(_jpeg(2000, 1000)), "images[0]", limit=1000)
+    sent = prepare_image(_workflow_image(_jpeg(2000, 1000)), "images[0]", limit=SizeLimit(max_side=1000))
     assert (sent.width, sent.height) == (1000, 500)
 
 
@@ -102,7 +102,7 @@ def test_the_header_reader_never_raises(junk, cut):
      ((800, 600), 1120, (800, 600)), ((5000, 10), 1120, (1120, 2)), ((4480, 4480), 1120, (1120, 1120))],
 )
 def test_downscaling_keeps_the_aspect_ratio_and_never_upscales(size, limit, expected):
-    encoded = encode_image(make_image(*size), limit=limit)
+    encoded = encode_image(make_image(*size), limit=SizeLimit(max_side=limit))
     assert (encoded.width, encoded.height) == expected
 
 
@@ -113,7 +113,7 @@ def test_pixels_for_a_model_in_process_are_rgb_downscaled_and_never_jpeg_encoded
     bgr[:, :, 0] = 255  # pure blue in BGR
     image = WorkflowImageData(parent_metadata=ImageParentMetadata(parent_id="p"), numpy_image=bgr)
 
-    prepared = prepare_pixels(image, "images[0]", limit=450)
+    prepared = prepare_pixels(image, "images[0]", limit=SizeLimit(max_side=450))
 
     assert isinstance(prepared, PixelImage)
     assert (prepared.width, prepared.height, prepared.source_size) == (450, 150, (900, 300))
@@ -137,14 +137,10 @@ def test_each_provider_gets_the_image_form_its_spec_names():
      ((1920, 1080), 336, 16, (1680, 945)), ((4000, 3000), 336, 16, (1344, 1008)), ((4000, 4000), 336, 16, (1344, 1344))],
 )
 def test_an_image_is_sent_no_larger_than_the_models_processor_reads(size, tile, tiles, expected):
-    from llama_vision_block.images import SizeLimit
-
     encoded = encode_image(make_image(*size), limit=SizeLimit(tile=tile, max_tiles=tiles))
     assert (encoded.width, encoded.height) == expected
 
 
 def test_the_steps_own_cap_applies_below_the_processors():
-    from llama_vision_block.images import SizeLimit
-
     encoded = encode_image(make_image(1920, 1080), limit=SizeLimit(tile=336, max_tiles=16, max_side=800))
     assert (encoded.width, encoded.height) == (800, 450)

@@ -70,7 +70,7 @@ def send_constrained(
         return send(None)
     if server in REFUSALS:
         if constraint.required:
-            raise StepProviderError(provider, _refused(None, "earlier in this process"))
+            raise StepProviderError(provider, _refused("earlier in this process"))
         return send(None)
     try:
         return send(constraint)
@@ -81,7 +81,8 @@ def send_constrained(
         if constraint.required:
             if this_request_only:
                 raise
-            raise StepProviderError(provider, _refused(error, "")) from None
+            how = f"with HTTP {error.status_code}: {error.provider_message}"
+            raise StepProviderError(provider, _refused(how)) from None
         status = error.status_code
     reply = send(None)  # if this fails too, the schema was not the cause
     if not this_request_only and REFUSALS.add(server):
@@ -93,10 +94,9 @@ def send_constrained(
     return reply
 
 
-def _refused(error: Optional[ProviderError], when: str) -> str:
-    said = f" with HTTP {error.status_code}: {error.provider_message}" if error is not None else f" {when}"
+def _refused(how: str) -> str:
     return (
-        f"it refused the JSON schema (response_format){said}, so answers cannot be "
+        f"it refused the JSON schema (response_format) {how}, so answers cannot be "
         "constrained to the task's schema. Set `constrained_decoding` to 'auto' (ask "
         "without it and read answers leniently) or 'off'."
     )
