@@ -47,7 +47,14 @@ from llama_vision_block.providers import (
 )
 from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
 from llama_vision_block.schemas import DecodingMode, response_schema
-from llama_vision_block.tasks import TASKS, TaskType, tasks_needing, tasks_with_schema
+from llama_vision_block.tasks import (
+    DETECTION_MAX_TOKENS,
+    SEED_MAX_TOKENS,
+    TASKS,
+    TaskType,
+    tasks_needing,
+    tasks_with_schema,
+)
 
 EXECUTION_ENGINE_COMPATIBILITY = ">=1.3.0,<2.0.0"
 
@@ -219,9 +226,11 @@ _WithProviderProperties = create_model(
 
 class BlockManifest(_WithProviderProperties):
     max_tokens: int = Field(
-        default=500,
+        default=SEED_MAX_TOKENS,
         description="Maximum number of tokens the model can generate in it's response; "
-        f"2-{MAX_TOKENS_LIMIT}.",
+        f"2-{MAX_TOKENS_LIMIT}. A step that sets none gets {SEED_MAX_TOKENS}, and "
+        f"object-detection {DETECTION_MAX_TOKENS}: room for at least 50 boxes (see "
+        "docs/block.md). A list answer that fills what max_tokens leaves room for is flagged.",
         gt=1,
         le=MAX_TOKENS_LIMIT,
     )
@@ -314,6 +323,14 @@ class BlockManifest(_WithProviderProperties):
         # A seed step without model_version meant the seed block's default.
         if isinstance(data, dict) and data.get("type") == SEED_BLOCK_TYPE:
             data = {"model_version": SEED_DEFAULT_MODEL_VERSION, **data}
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def fill_the_task_default_max_tokens(cls, data: Any) -> Any:
+        # Long answers (object detection) get room for them when the step sets none.
+        if isinstance(data, dict) and data.get("max_tokens") is None and data.get("task_type") in TASKS:
+            data = {**data, "max_tokens": TASKS[data["task_type"]].default_max_tokens}
         return data
 
     @model_validator(mode="after")

@@ -2,12 +2,22 @@
 
 A constrained decoder can only write what the schema allows, so a schema whose
 longest valid answer fits in `max_tokens` ends in valid JSON even when the model
-rambles. The bound is counted in bytes of the answer written without spare
-whitespace (`{"a": 1, "b": [2, 3]}`, as xgrammar writes it when told to): every
-token of a byte-level tokenizer (Llama 3's) spells at least one byte, so an
-answer of N bytes is at most N tokens. A string character takes at most 4 bytes
-(UTF-8; a bounded string admits no escapes), and a number between bounds at most
-`FRACTION_DIGITS` digits after the point (xgrammar's rule for bounded numbers).
+rambles. The bound is counted in tokens of the answer written without spare
+whitespace (`{"a": 1, "b": [2, 3]}`, as xgrammar writes it when told to), as the
+Llama 3 and Llama 4 tokenizers spell it:
+
+- every token spells at least one byte, so text and punctuation cost at most a
+  token per byte (a string character at most 4 bytes: UTF-8, and a bounded
+  string admits no escapes);
+- both tokenizers cut a run of digits into pieces of at most 3 before merging
+  (their pre-tokenizer's `\p{N}{1,3}`), and every 1-3 digit string is one token
+  of their vocabularies, so a run of n digits costs ceil(n / 3) tokens. A number
+  between bounds has at most `FRACTION_DIGITS` digits after the point
+  (xgrammar's rule for bounded numbers): 0.123456 is 4 tokens, not 8 bytes.
+
+A model that spells a number digit by digit, off its tokenizer's usual path,
+can still run past the bound; the provider then reports the cut and the image
+is flagged, never passed off as complete.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 FRACTION_DIGITS = 6
 BYTES_PER_CHARACTER = 4
+DIGITS_PER_TOKEN = 3
 # A structured answer's numbers lie within this bound (larger ones come as text).
 STRUCTURED_NUMBER_BOUND = 1_000_000_000
 # The step's `constrained_decoding`: constrain where the provider can ("auto"),
@@ -63,6 +74,11 @@ class ResponseSchema:
         """`length_limits` of the schema, read once for all the step's replies."""
         return length_limits(self.schema)
 
+    @cached_property
+    def item_limits(self) -> Dict[str, int]:
+        """`budget_item_limits` of the schema, read once for all the step's replies."""
+        return budget_item_limits(self.schema)
+
 
 def response_schema(
     build: Optional[Callable[..., Schema]], mode: str, **values: Any
@@ -87,33 +103,37 @@ def response_schema(
         return None
 
 
-def worst_case_bytes(schema: Mapping[str, Any]) -> int:
-    """The most bytes any answer valid under `schema` can take (the subset of JSON
+def worst_case_tokens(schema: Mapping[str, Any]) -> int:
+    """The most tokens any answer valid under `schema` can take (the subset of JSON
     Schema this module writes: objects with every key required and no others,
     enums, bounded numbers, strings and arrays, booleans, null and `anyOf`)."""
     if "anyOf" in schema:
-        return max(worst_case_bytes(option) for option in schema["anyOf"])
+        return max(worst_case_tokens(option) for option in schema["anyOf"])
     if "enum" in schema:
         return max(len(json.dumps(value, ensure_ascii=ascii).encode()) for value in schema["enum"] for ascii in (True, False))
     kind = schema.get("type")
     if kind == "object":
         properties = schema["properties"]
-        entries = [len(json.dumps(key).encode()) + _COLON + worst_case_bytes(value) for key, value in properties.items()]
+        entries = [len(json.dumps(key).encode()) + _COLON + worst_case_tokens(value) for key, value in properties.items()]
         return 2 + sum(entries) + _SEPARATOR * max(len(entries) - 1, 0)
     if kind == "array":
         items = schema["maxItems"]
-        return 2 + items * worst_case_bytes(schema["items"]) + _SEPARATOR * max(items - 1, 0)
+        return 2 + items * worst_case_tokens(schema["items"]) + _SEPARATOR * max(items - 1, 0)
     if kind == "string":
         return 2 + BYTES_PER_CHARACTER * schema["maxLength"]
     if kind in ("number", "integer"):
         largest = max(abs(schema["minimum"]), abs(schema["maximum"]))
-        fraction = 1 + FRACTION_DIGITS if kind == "number" else 0
-        return (schema["minimum"] < 0) + len(str(int(largest))) + fraction
+        fraction = 1 + _digit_tokens(FRACTION_DIGITS) if kind == "number" else 0
+        return (schema["minimum"] < 0) + _digit_tokens(len(str(int(largest)))) + fraction
     if kind == "boolean":
         return len("false")
     if kind == "null":
         return len("null")
-    raise ValueError(f"no byte bound for the schema {schema!r}")
+    raise ValueError(f"no token bound for the schema {schema!r}")
+
+
+def _digit_tokens(digits: int) -> int:
+    return -(-digits // DIGITS_PER_TOKEN)
 
 
 def classification(classes: Sequence[str], max_tokens: int, **_: object) -> Schema:
@@ -166,6 +186,20 @@ def length_limits(schema: Mapping[str, Any]) -> Dict[str, int]:
     return limits
 
 
+def budget_item_limits(schema: Mapping[str, Any]) -> Dict[str, int]:
+    """The bound on each list of an answer that `max_tokens` set, by key: a list
+    that reaches it may have been cut short. A list of distinct classes bounded
+    by the number of classes is left out: that bound is the answer's own."""
+    limits = {}
+    for key, value in schema.get("properties", {}).items():
+        if value.get("type") == "array" and "maxItems" in value:
+            classes = value["items"].get("properties", {}).get("class", {}).get("enum")
+            natural = value.get("uniqueItems") and classes is not None and value["maxItems"] >= len(classes)
+            if not natural:
+                limits[key] = value["maxItems"]
+    return limits
+
+
 _UNIT: Schema = {"type": "number", "minimum": 0, "maximum": 1}
 
 
@@ -195,16 +229,16 @@ def _fitting(task: str, max_tokens: int, build: Callable[[int], Schema], most: i
     """`build(size)` for the largest size from 1 to `most` whose longest answer,
     and the end-of-turn token after it, fit in `max_tokens`."""
     budget = max_tokens - 1
-    if worst_case_bytes(build(1)) > budget:
+    if worst_case_tokens(build(1)) > budget:
         raise SchemaTooLarge(
             f"`max_tokens` {max_tokens} is too small for a constrained {task} answer: it "
-            f"needs at least {worst_case_bytes(build(1)) + 1}. Raise `max_tokens`, or set "
+            f"needs at least {worst_case_tokens(build(1)) + 1}. Raise `max_tokens`, or set "
             "`constrained_decoding` to 'auto' or 'off'."
         )
     low, high = 1, max(most, 1)
     while low < high:  # the longest answer grows with the size
         middle = (low + high + 1) // 2
-        low, high = (middle, high) if worst_case_bytes(build(middle)) <= budget else (low, middle - 1)
+        low, high = (middle, high) if worst_case_tokens(build(middle)) <= budget else (low, middle - 1)
     return build(low)
 
 
@@ -225,6 +259,13 @@ def constraint_problem(reply: str, constraint: ResponseSchema) -> Optional[str]:
             return (
                 f"the value of '{key}' reached the {limit} characters that max_tokens leaves "
                 "it and may be cut short; raise `max_tokens` for complete values"
+            )
+    for key, limit in constraint.item_limits.items():
+        if isinstance(document.get(key), list) and len(document[key]) >= limit:
+            return (
+                f"the answer holds {len(document[key])} entries in '{key}', the most that "
+                "max_tokens leaves room for, so more may have been left out; raise "
+                "`max_tokens` for a complete list"
             )
     return None
 
@@ -256,6 +297,6 @@ def _read(reply: str, validator: Any) -> Tuple[Any, Optional[str]]:
 
 
 __all__: List[str] = [
-    "DECODING_MODES", "ResponseSchema", "classification", "constraint_problem", "length_limits", "multi_label_classification",
-    "object_detection", "schema_violation", "structured_answering", "worst_case_bytes",
+    "DECODING_MODES", "ResponseSchema", "budget_item_limits", "classification", "constraint_problem", "length_limits", "multi_label_classification",
+    "object_detection", "schema_violation", "structured_answering", "worst_case_tokens",
 ]

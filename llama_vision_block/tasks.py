@@ -23,6 +23,12 @@ from llama_vision_block.prompts import Prompt
 from inference.core.workflows.core_steps.common.vlms import VLM_TASKS_METADATA
 
 Outputs = Dict[str, Any]
+# The seed block's max_tokens: what a step that sets none gets, so seed workflows
+# keep their behaviour.
+SEED_MAX_TOKENS = 500
+# Object detection's answers are long: this leaves a constrained answer room for
+# at least 50 boxes of class names up to 50 characters (docs/block.md has the table).
+DETECTION_MAX_TOKENS = 6144
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class TaskSpec:
     # The JSON schema its answer must match, from the step's classes or
     # output_structure and max_tokens (`schemas.py`); None where it is free text.
     json_schema: Optional[Callable[..., Mapping[str, Any]]] = None
+    # `max_tokens` for a step that sets none.
+    default_max_tokens: int = SEED_MAX_TOKENS
 
 
 def _editor(task: str) -> Tuple[str, str]:
@@ -106,7 +114,7 @@ TASKS: Dict[str, TaskSpec] = {
         "Object Detection", "Model detects the provided classes and returns their bounding boxes",
         frozenset({"classes"}), prompts.object_detection,
         interpret=results.object_detection, prediction="object-detection", summary=_detections,
-        json_schema=schemas.object_detection,
+        json_schema=schemas.object_detection, default_max_tokens=DETECTION_MAX_TOKENS,
     ),
 }
 

@@ -7,7 +7,9 @@ from hypothesis import given, settings, strategies as st
 
 from llama_vision_block import schemas
 from llama_vision_block.errors import ConfigurationError
-from llama_vision_block.schemas import ResponseSchema, SchemaTooLarge, response_schema, worst_case_bytes
+import re
+
+from llama_vision_block.schemas import ResponseSchema, SchemaTooLarge, response_schema, worst_case_tokens
 from llama_vision_block.tasks import TASKS
 
 CLASSES = ["cat", "dog", "traffic light"]
@@ -40,14 +42,21 @@ def test_every_schema_leaves_room_for_its_longest_answer_and_the_end_of_turn(tas
         schema = BUILDERS[task](classes=classes, output_structure=structure, max_tokens=max_tokens)
     except SchemaTooLarge:
         return  # long class names at a small max_tokens: said, not squeezed
-    assert worst_case_bytes(schema) <= max_tokens - 1
+    assert worst_case_tokens(schema) <= max_tokens - 1
 
 
-def test_the_bound_is_the_length_of_the_longest_answer_the_grammar_accepts():
+def llama_tokens_at_most(text: str) -> int:
+    """Tokens Llama 3 / 4 spend on `text` at most: a token per byte, but a run of
+    digits in pieces of at most 3 (their pre-tokenizer's \\p{N}{1,3}), each one token."""
+    digits = re.findall(r"\d+", text)
+    return len(text.encode()) - sum(map(len, digits)) + sum(-(-len(run) // 3) for run in digits)
+
+
+def test_the_bound_is_the_cost_of_the_longest_answer_the_grammar_accepts():
     schema = schemas.classification(CLASSES, max_tokens=500)
     longest = '{"class_name": "traffic light", "confidence": 0.000001}'
     assert _xgrammar_accepts(schema, longest)
-    assert len(longest.encode()) == worst_case_bytes(schema)
+    assert llama_tokens_at_most(longest) == worst_case_tokens(schema) == len(longest.encode()) - 4
     assert not _xgrammar_accepts(schema, '{"class_name": "traffic light", "confidence": 0.0000001}')
     assert not _xgrammar_accepts(schema, '{"class_name": "bird", "confidence": 0.5}')
 
@@ -59,7 +68,7 @@ def test_a_bounded_text_admits_no_escapes_or_control_characters_and_no_more_char
     assert not _xgrammar_accepts(schema, json.dumps({"a": "é" * (length + 1)}, ensure_ascii=False))
     assert not _xgrammar_accepts(schema, '{"a": "\\u0041"}')
     assert not _xgrammar_accepts(schema, '{"a": "a\x0bb"}')
-    assert worst_case_bytes(schema) >= len(json.dumps({"a": "é" * length}, ensure_ascii=False).encode())
+    assert worst_case_tokens(schema) >= len(json.dumps({"a": "é" * length}, ensure_ascii=False).encode())
 
 
 def test_lists_hold_as_many_items_as_fit_and_never_more_than_the_classes():
@@ -83,7 +92,7 @@ def test_structured_answers_have_exactly_the_requested_keys():
 
 
 def test_a_schema_that_cannot_fit_is_an_error_only_where_it_is_required():
-    with pytest.raises(SchemaTooLarge, match="`max_tokens` 40 is too small .* needs at least 118"):
+    with pytest.raises(SchemaTooLarge, match="`max_tokens` 40 is too small .* needs at least 98"):
         response_schema(TASKS["object-detection"].json_schema, "required", max_tokens=40, **VALUES)
     assert response_schema(TASKS["object-detection"].json_schema, "auto", max_tokens=40, **VALUES) is None
 
@@ -113,3 +122,38 @@ def test_a_text_value_that_reached_its_bound_is_flagged_as_maybe_cut():
     full = json.dumps({"text": "x" * length})
     assert "the value of 'text' reached the" in schemas.constraint_problem(full, ResponseSchema(schema))
     assert schemas.constraint_problem(json.dumps({"text": "x"}), ResponseSchema(schema)) is None
+
+
+@pytest.mark.parametrize("classes", [["cat", "dog"], ["car", "person", "traffic light"], ["x" * 50]])
+def test_at_the_default_max_tokens_a_detection_answer_holds_at_least_50_boxes(classes):
+    default = TASKS["object-detection"].default_max_tokens
+    boxes = schemas.object_detection(classes, max_tokens=default)["properties"]["detections"]
+    assert boxes["maxItems"] >= 50
+    # Before: sized at a byte per token, 500 tokens held 4 or 5 boxes.
+    assert schemas.object_detection(["cat", "dog"], max_tokens=500)["properties"]["detections"]["maxItems"] >= 6
+
+
+def test_the_token_bound_of_a_full_detection_answer_is_what_the_digit_rule_counts():
+    schema = schemas.object_detection(["traffic light"], max_tokens=2000)
+    size = schema["properties"]["detections"]["maxItems"]
+    box = {"class": "traffic light", "box": [0.000001] * 4, "confidence": 0.000001}
+    longest = json.dumps({"detections": [box] * size}).replace("1e-06", "0.000001")
+    assert _xgrammar_accepts(schema, longest)
+    assert llama_tokens_at_most(longest) == worst_case_tokens(schema) <= 2000 - 1
+    assert not _xgrammar_accepts(schema, json.dumps({"detections": [box] * (size + 1)}).replace("1e-06", "0.000001"))
+
+
+def test_a_list_that_fills_its_budget_is_flagged_and_a_list_of_every_class_is_not():
+    detections = ResponseSchema(schemas.object_detection(CLASSES, max_tokens=300))
+    limit = detections.item_limits["detections"]
+    box = {"class": "cat", "box": [0.1, 0.1, 0.2, 0.2], "confidence": 0.5}
+    full = json.dumps({"detections": [box] * limit})
+    assert schemas.constraint_problem(full, detections) == (
+        f"the answer holds {limit} entries in 'detections', the most that max_tokens leaves room for, "
+        "so more may have been left out; raise `max_tokens` for a complete list"
+    )
+    assert schemas.constraint_problem(json.dumps({"detections": [box] * (limit - 1)}), detections) is None
+    every_class = ResponseSchema(schemas.multi_label_classification(CLASSES, max_tokens=4000))
+    assert every_class.item_limits == {}
+    budgeted = ResponseSchema(schemas.multi_label_classification(CLASSES, max_tokens=120))
+    assert budgeted.item_limits == {"predicted_classes": budgeted.schema["properties"]["predicted_classes"]["maxItems"]}
