@@ -60,11 +60,7 @@ def reply_outputs(
     problems = []
     if not reply.strip():  # never an empty answer that claims success
         problems.append("the model answered with an empty reply")
-    if cut_off_at is not None:
-        problems.append(
-            f"the reply was cut off at max_tokens={cut_off_at}; raise `max_tokens` "
-            "for complete answers"
-        )
+    held = ""
     if constraint_problem is not None:
         problems.append(constraint_problem)  # and no answer read from such a reply
     elif interpret is not None:
@@ -80,11 +76,29 @@ def reply_outputs(
         )
         if parsed.ok:
             outputs[name] = parsed.value
-        else:
-            problems.append(parsed.error)
+            held = _size_of(parsed.value, output_structure)
+        problems.extend(problem for problem in (parsed.error, parsed.warning) if problem)
+    if cut_off_at is not None:
+        # The answer read so far is kept; the message says how much of it there is.
+        problems.insert(0,
+            f"the reply was cut off at max_tokens={cut_off_at}{held}; raise `max_tokens` "
+            "for complete answers"
+        )
     if problems:
         outputs.update(error_status=True, error_message="; ".join(problems))
     return outputs
+
+
+def _size_of(value: Any, output_structure: Optional[Mapping[str, str]]) -> str:
+    """How much of an answer was read, as the cut-off message says it."""
+    if isinstance(value, sv.Detections):
+        return f" with {len(value)} detection(s) read"
+    if isinstance(value, dict) and "predicted_classes" in value:
+        return f" with {len(value['predicted_classes'])} class(es) read"
+    if isinstance(value, dict) and output_structure:
+        filled = sum(value.get(key) is not None for key in output_structure)
+        return f" with {filled} of {len(output_structure)} requested keys read"
+    return ""
 
 
 def failure_outputs(message: str, classes: Optional[List[str]]) -> Dict[str, Any]:
@@ -131,7 +145,7 @@ def _classification(parse: Callable, build: Callable) -> Interpreter:
         width, height = image_size
         parent_id = image.parent_metadata.parent_id
         prediction = build(parsed.value, classes, width, height, inference_id, parent_id)
-        return "predictions", Parsed(prediction)
+        return "predictions", Parsed(prediction, warning=parsed.warning)
 
     return interpret
 
@@ -155,7 +169,7 @@ def object_detection(
     scale = np.array([width / sent_size[0], height / sent_size[1]] * 2, dtype=np.float32)
     detections.xyxy = (detections.xyxy * scale).astype(np.float32)
     return "predictions", Parsed(
-        _with_workflow_metadata(detections, image, image_size, inference_id)
+        _with_workflow_metadata(detections, image, image_size, inference_id), warning=parsed.warning
     )
 
 

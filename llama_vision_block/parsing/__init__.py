@@ -10,7 +10,7 @@ from llama_vision_block.parsing.classification import (
     parse_multi_label,
     parse_single_label,
 )
-from llama_vision_block.parsing.coercion import DEFAULT_CONFIDENCE, to_confidence
+from llama_vision_block.parsing.confidence import DEFAULT_CONFIDENCE, to_confidence
 from llama_vision_block.parsing.detection import PIXEL_THRESHOLD, parse_detections
 from llama_vision_block.parsing.json_text import extract_json
 from llama_vision_block.parsing.predictions import (
@@ -18,7 +18,7 @@ from llama_vision_block.parsing.predictions import (
     build_single_label_prediction,
 )
 from llama_vision_block.parsing.refusal import detect_refusal
-from llama_vision_block.parsing.result import Parsed, ReplyParseError
+from llama_vision_block.parsing.result import DifferentAnswers, Parsed, ReplyParseError
 from llama_vision_block.parsing.structured import parse_structured
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Turn loosely typed model output into confidences, coordinates, keys and classes."""
+"""Turn loosely typed model output into numbers, keys and classes."""
 
 from __future__ import annotations
 
@@ -6,14 +6,23 @@ import math
 import re
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
-DEFAULT_CONFIDENCE = 1.0
 CLASS_KEYS = (
     "classname", "class", "label", "category", "name", "predictedclass", "predictedlabel", "object",
 )
-CONFIDENCE_KEYS = ("confidence", "score", "probability", "prob", "certainty", "conf", "likelihood")
+CONFIDENCE_KEYS = (
+    "confidence", "score", "probability", "prob", "certainty", "conf", "likelihood",
+    "confidencelevel", "confidencescore",
+)
+BOX_KEYS = (
+    "box", "bbox", "boundingbox", "xyxy", "box2d", "bbox2d", "coordinates", "coords", "rect",
+    "bndbox",
+)
 
-_NUMERIC = re.compile(
-    r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(%|px)?\s*", re.IGNORECASE
+# A number as a model writes one in text: " 12px", "0.5", "90%".
+# A remark in brackets after it ("0.9 (the beak is visible)") is not part of it.
+NUMERIC = re.compile(
+    r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(%|px)?\s*(?:\([^()]*\)\s*)?",
+    re.IGNORECASE,
 )
 _KEY_NOISE = re.compile(r"[\s_\-]+")
 _CLASS_NOISE = re.compile(r"[\s_\-]+")
@@ -30,35 +39,13 @@ def to_number(value: Any) -> Optional[float]:
     if isinstance(value, (int, float)):
         number = float(value)
     elif isinstance(value, str):
-        match = _NUMERIC.fullmatch(value)
+        match = NUMERIC.fullmatch(value)
         if match is None or (match.group(2) or "").lower() == "%":
             return None
         number = float(match.group(1))
     else:
         return None
     return number if math.isfinite(number) else None
-
-
-def to_confidence(value: Any, default: float = DEFAULT_CONFIDENCE) -> float:
-    """A confidence in [0, 1] from 0.9, "0.9", "90%" or 90; `default` if unreadable.
-
-    Numbers above 1 and up to 100 are read as percentages; the result is clamped.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return default
-    percent = False
-    if isinstance(value, str):
-        match = _NUMERIC.fullmatch(value)
-        if match is None or (match.group(2) or "").lower() == "px":
-            return default
-        number, percent = float(match.group(1)), match.group(2) == "%"
-    else:
-        number = float(value)
-    if math.isnan(number):
-        return default
-    if percent or 1.0 < number <= 100.0:
-        number /= 100.0
-    return min(max(number, 0.0), 1.0)
 
 
 def to_presence(value: Any) -> Optional[bool]:

@@ -14,6 +14,7 @@ from typing import Callable, List, Optional, Tuple, TypeVar
 
 from llama_vision_block.parsing.json_text import iter_candidates
 from llama_vision_block.parsing.result import Parsed, failed
+from llama_vision_block.parsing.turns import own_reply
 
 T = TypeVar("T")
 
@@ -47,11 +48,13 @@ _LOOK_BACK = 16
 
 
 def read_corrected(text: str, read: Callable[[str], Parsed[T]]) -> Parsed[T]:
-    """`read(text)`, or `read` of what follows the reply's last correction.
+    """`read` of the model's own reply (`turns.own_reply`), or of what follows its
+    last correction: every task reads a reply through here.
 
     A reply whose answer is followed by a correction that cannot be read is an
     error, not its first answer.
     """
+    text = own_reply(text)
     marker = _last_marker(text)
     if marker is None:
         return read(text)

@@ -8,12 +8,14 @@ one list, ahead of the values themselves.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
-from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple, TypeVar
 
 from llama_vision_block.parsing.lenient import MAX_DEPTH, Loaded, TooDeep, load
 from llama_vision_block.parsing.refusal import detect_refusal
-from llama_vision_block.parsing.result import ReplyParseError
+from llama_vision_block.parsing.result import DifferentAnswers, ReplyParseError
 from llama_vision_block.parsing.strict import read_strict
 
 # A fence opens on its own line (any language tag), or anywhere as ```json.
@@ -23,7 +25,9 @@ _FENCE_OPEN = re.compile(
 )
 _FENCE = "```"
 _VALUE_START = re.compile(r"[{\[]")
-_SEPARATOR = re.compile(r"[\s,]*")
+# What may stand between values of one list: commas, space, and the numbers or
+# bullets of a markdown list ("1. {...}\n2. {...}").
+_SEPARATOR = re.compile(r"(?:[\s,]+|(?:\d{1,3}[.)]|[-*\u2022])(?=\s))*")
 _CLOSING_FENCE_NEXT = re.compile(r"\s*```")
 # Bounds that keep the work linear in the reply, whatever the model wrote.
 _MAX_FENCES = 32
@@ -38,29 +42,90 @@ def iter_candidates(text: str) -> Iterator[Loaded]:
     fenced, outside = _regions(text)
     budget = _Budget()
     for start, stop, closed in fenced:
-        yield from _scan(text, start, stop, budget, retry=closed)
+        yield from map(_tool_arguments, _scan(text, start, stop, budget, retry=closed))
     for start, stop in outside:
-        yield from _scan(text, start, stop, budget, retry=False)
+        yield from map(_tool_arguments, _scan(text, start, stop, budget, retry=False))
 
 
-def pick(text: str, interpret: Callable[[Loaded], Tuple[int, R]], enough: int) -> R:
+def _tool_arguments(loaded: Loaded) -> Loaded:
+    """The answer inside a tool call, which Llama writes when it takes the task for
+    one: {"name": ..., "parameters": {...}}, "arguments" as JSON text, or that call
+    under {"type": "function", "function": ...}."""
+    value = loaded.value
+    if isinstance(value, dict) and isinstance(value.get("function"), dict) and set(value) <= {"type", "function", "id"}:
+        value = value["function"]
+    if not (isinstance(value, dict) and "name" in value and len(value) == 2):
+        return loaded
+    arguments = value.get("parameters", value.get("arguments"))
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except (ValueError, RecursionError):
+            return loaded
+    if not isinstance(arguments, (dict, list)):
+        return loaded
+    return dataclasses.replace(loaded, value=arguments)
+
+
+def pick(
+    text: str,
+    interpret: Callable[[Loaded], Tuple[int, R]],
+    enough: int,
+    answer: Optional[Callable[[R], Optional[str]]] = None,
+) -> R:
     """The interpretation of the best-scoring candidate (the first among equals).
 
-    Stops early at the first candidate scoring `enough`.
+    Stops early at the first candidate scoring `enough`, unless `answer` is
+    given: then every candidate is read, and `answer(result)` says which answer
+    a candidate gives (a short text, or None when it gives none). Two that do not
+    overlap the chosen one and differ are different answers: an error, never
+    "the first one wins".
 
     Raises:
         ReplyParseError: when the text holds no JSON object or array at all.
+        DifferentAnswers: when it gives different answers.
     """
-    best: Optional[Tuple[int, R]] = None
+    best: Optional[Tuple[int, R, Loaded]] = None
+    answers: List[Tuple[Loaded, str]] = []
     for candidate in iter_candidates(text):
         score, result = interpret(candidate)
         if best is None or score > best[0]:
-            best = (score, result)
-        if score >= enough:
-            break
+            best = (score, result, candidate)
+        if answer is None:
+            if score >= enough:
+                break
+            continue
+        said = answer(result)
+        if said is not None:
+            answers.append((candidate, said))
     if best is None:
         raise ReplyParseError(no_json_reason(text))
+    if answers:
+        chosen = answers[0][0]
+        # One merged with the chosen answer, or read inside it, is the same answer.
+        said = [words for candidate, words in answers if candidate is chosen or not _overlaps(candidate, chosen)]
+        conflict = different_answers(said)
+        if conflict:
+            raise DifferentAnswers(conflict)
     return best[1]
+
+
+def different_answers(answers: Iterable[str]) -> Optional[str]:
+    """The error for a reply that gives more than one distinct answer, or None."""
+    distinct = list(dict.fromkeys(answers))
+    if len(distinct) < 2:
+        return None
+    return f"the reply gives {len(distinct)} different answers ({'; '.join(distinct)}) and no correction"
+
+
+def quote(value: str, limit: int = 80) -> str:
+    """`value` on one line, cut to `limit` characters."""
+    line = " ".join(value.split())
+    return line if len(line) <= limit else line[: limit - 1] + "\u2026"
+
+
+def _overlaps(candidate: Loaded, other: Loaded) -> bool:
+    return candidate.start < other.end and other.start < candidate.end
 
 
 def extract_json(text: str) -> Any:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, List, Optional, Tuple
 
 from llama_vision_block.parsing.coercion import (
+    BOX_KEYS,
     CLASS_KEYS,
     CONFIDENCE_KEYS,
     ClassMatcher,
@@ -17,6 +19,10 @@ LIST_KEYS = (
     "predictedclasses", "classes", "labels", "predictions", "predictedlabels", "categories",
     "results",
 )
+
+# Keys an answer is wrapped under, beside other keys (a description of the image).
+WRAPPER_KEYS = ("classification", "answer", "result", "prediction", "output", "response")
+_NAME_LIST = re.compile(r"\s*(?:[,;]|\band\b)\s*")
 
 # One label: (name, raw confidence or None, cut short by the end of the reply).
 Label = Tuple[str, Any, bool]
@@ -47,14 +53,26 @@ def label_items(value: Any, matcher: ClassMatcher, single: bool = False) -> Opti
         if key is not None and isinstance(value[key], dict):
             value = value[key]
             continue
+        if key is not None and isinstance(value[key], str):  # {"predicted_classes": "cat, dog"}
+            names = [name for name in _NAME_LIST.split(value[key]) if name.strip()]
+            return names if names and all(matcher.match(name)[1] >= 0 for name in names) else None
         if labelled:
             return [value]
         if value and all(matcher.match(name)[1] >= 0 for name in value):
             return [[name, score] for name, score in value.items()]
+        wrapper = field_key(value, WRAPPER_KEYS)  # {"image_description": ..., "classification": {...}}
+        if wrapper is not None and isinstance(value[wrapper], (dict, list)):
+            value = value[wrapper]
+            continue
         if len(value) != 1:
             return None
         value = next(iter(value.values()))
     return None
+
+
+def boxes_among(items: list) -> bool:
+    """Whether `items` hold boxes: a detection answer, not labels."""
+    return any(isinstance(item, dict) and field_key(item, BOX_KEYS) is not None for item in items)
 
 
 def ruled_out(label: Label) -> bool:

@@ -7,12 +7,13 @@ from typing import Optional
 
 _REFUSAL = re.compile(
     r"""\b(?:
-        i\s*(?:'m|am)\s+(?:sorry|afraid|unable|not\s+(?:able|comfortable|allowed|permitted))
+        i\s*(?:'m|am)\s+(?:sorry|afraid|unable|not\s+(?:able|comfortable|allowed|permitted|going\s+to))
       | i\s+apologi[sz]e
       | i\s+(?:can(?:not|'t|t|\s+not)|won't|will\s+not|must\s+decline|have\s+to\s+decline)
       | i\s+(?:do\s+not|don't)\s+feel\s+comfortable
       | (?:unfortunately|regrettably),?\s+i\b
       | as\s+an\s+ai\b
+      | not\s+something\s+i\s+(?:can|could|am\s+able\s+to)\s+(?:help|assist)
       | (?:it\s+is|it's)\s+not\s+(?:possible|appropriate)\s+for\s+me
     )""",
     re.IGNORECASE | re.VERBOSE,

@@ -12,6 +12,10 @@ class ReplyParseError(ValueError):
     """The reply holds no usable JSON; the message says why, in one line."""
 
 
+class DifferentAnswers(ReplyParseError):
+    """The reply gives more than one answer and says none of them is a correction."""
+
+
 @dataclass(frozen=True)
 class Parsed(Generic[T]):
     """A parsed value, or the one-line reason there is none.
@@ -19,10 +23,14 @@ class Parsed(Generic[T]):
     Attributes:
         value: The parsed value; `None` when parsing failed.
         error: `""` on success, otherwise a one-line human-readable reason.
+        warning: `""`, or what is wrong with a value that is still given (an
+            entry that could not be read beside those that could): the image
+            keeps the value and is flagged.
     """
 
     value: Optional[T]
     error: str = ""
+    warning: str = ""
 
     @property
     def ok(self) -> bool:

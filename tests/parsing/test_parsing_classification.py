@@ -170,8 +170,8 @@ def test_single_label_markdown_and_first_line_answers(reply: str, expected: Sing
     [
         ("**Class:** Horse\n**Confidence:** 0.9", "no JSON object found"),
         ("The dog is in the picture.", "no JSON object found"),
-        ("**Class:** Cat\n**Class:** Dog", "the reply gives 2 different answers (cat, dog) and no correction"),
-        ("Dog\n\nClass: cat", "the reply gives 2 different answers (dog, cat)"),
+        ("**Class:** Cat\n**Class:** Dog", "the reply gives 2 different answers (cat; dog) and no correction"),
+        ("Dog\n\nClass: cat", "the reply gives 2 different answers (dog; cat)"),
         ('{"cat": false, "dog": false, "bird": false}', "the reply rules out every class"),
     ],
 )
@@ -194,7 +194,7 @@ def test_single_label_two_different_answers_are_an_error(reply: str) -> None:
     # Before: the first answer won, whichever it was.
     parsed = parse_single_label(reply, CLASSES)
     assert parsed.ok is False
-    assert parsed.error == "the reply gives 2 different answers (cat, dog) and no correction"
+    assert parsed.error == "the reply gives 2 different answers (cat; dog) and no correction"
 
 
 @pytest.mark.parametrize(

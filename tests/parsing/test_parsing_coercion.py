@@ -7,6 +7,7 @@ import math
 import pytest
 
 from llama_vision_block.parsing import DEFAULT_CONFIDENCE, to_confidence
+from llama_vision_block.parsing.confidence import not_finite, percent_scale
 from llama_vision_block.parsing.coercion import (
     ClassMatcher,
     field_key,
@@ -32,11 +33,31 @@ from llama_vision_block.parsing.coercion import (
         (250, 1.0),
         (-0.3, 0.0),
         ("0.5%", 0.005),
-        (1.5, 0.015),
+        (1.5, 1.0),
+        (1.02, 1.0),
+        (2, 0.02),
+        ("1.5%", 0.015),
     ],
 )
 def test_confidence(raw: object, expected: float) -> None:
     assert math.isclose(to_confidence(raw), expected)
+
+
+def test_an_answer_in_percent_reads_every_value_as_percent() -> None:
+    assert percent_scale([95, 1.5, 80]) and math.isclose(to_confidence(1.5, percent=True), 0.015)
+    assert not percent_scale([1.5])  # a lone overshoot of 1
+    assert not percent_scale([0.9, 1.2, 85])
+    assert not percent_scale([float("nan"), 1.2])
+
+
+@pytest.mark.parametrize("raw", [float("nan"), float("inf"), float("-inf"), "NaN", " -Infinity", "inf"])
+def test_nan_and_infinity_are_not_finite(raw: object) -> None:
+    assert not_finite(raw)
+
+
+@pytest.mark.parametrize("raw", [0.5, "0.5", "90%", None, "high", 1e308])
+def test_numbers_and_words_are_finite(raw: object) -> None:
+    assert not not_finite(raw)
 
 
 @pytest.mark.parametrize("raw", [None, "high", "", True, [0.9], {"v": 1}, float("nan"), "12px"])

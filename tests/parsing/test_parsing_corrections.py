@@ -35,14 +35,26 @@ def test_the_answer_after_the_last_correction_counts(reply: str) -> None:
     "reply",
     [
         '{"note": "Three. Wait, one is hidden. Correction: none.", "count": 3}',
-        'People wait at the stop.\n{"count": 3}\nThey wait for the bus, {"count": 4} in all later.',
         '{"count": 3}\n\nI hope this is the correct answer.',
-        '{"count": 3}\nThe image is actually quite dark. {"count": 4}',
         'Wait, let me count.\n{"count": 3}',
     ],
 )
 def test_what_is_not_a_correction_changes_nothing(reply: str) -> None:
     assert parse_structured(reply, STRUCTURE).value["count"] == 3
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        'People wait at the stop.\n{"count": 3}\nThey wait for the bus, {"count": 4} in all later.',
+        '{"count": 3}\nThe image is actually quite dark. {"count": 4}',
+    ],
+)
+def test_two_answers_without_a_correction_are_an_error_that_quotes_both(reply: str) -> None:
+    # Before: the first answer won, silently.
+    parsed = parse_structured(reply, STRUCTURE)
+    assert parsed.value is None
+    assert parsed.error == 'the reply gives 2 different answers ({"count": 3}; {"count": 4}) and no correction'
 
 
 def test_a_correction_that_cannot_be_read_is_an_error_not_the_first_answer() -> None:

@@ -61,7 +61,8 @@ def test_clipping_and_degenerate_boxes() -> None:
         ' {"class": "car", "box": [0.5, 0.5, 0.5, 0.9]},'
         ' {"class": "car", "box": [0.6, 0.5, 0.2, 0.9]}]'
     )
-    np.testing.assert_allclose(boxes(reply).xyxy, [[0, 0, 200, 50]])
+    # The last box's corners come in the other order: it is put right, not dropped.
+    np.testing.assert_allclose(boxes(reply).xyxy, [[0, 0, 200, 50], [40, 50, 120, 90]])
 
 
 def outside(reply: str, size=SIZE) -> str:

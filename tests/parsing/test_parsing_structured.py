@@ -30,8 +30,18 @@ def test_list_of_one_object() -> None:
     assert parse_structured('[{"count": 1, "main_color": "red"}]', STRUCTURE).value == {"count": 1, "main_color": "red"}
 
 
-def test_list_of_several_objects_takes_the_best_covering() -> None:
-    reply = '[{"note": 1}, {"count": 3}, {"count": 4, "main_color": "red"}, {"count": 5, "main_color": "blue"}]'
+def test_a_list_of_several_different_objects_is_an_error_not_the_best_guess() -> None:
+    reply = '[{"note": 1}, {"count": 4, "main_color": "red"}, {"count": 5, "main_color": "blue"}]'
+    parsed = parse_structured(reply, STRUCTURE)
+    assert parsed.value is None
+    assert parsed.error == (
+        'the reply gives 2 different answers ({"count": 4, "main_color": "red"}; '
+        '{"count": 5, "main_color": "blue"}) and no correction'
+    )
+
+
+def test_a_list_holding_one_answer_gives_it() -> None:
+    reply = '[{"note": 1}, {"count": 4, "main_color": "red"}, {"count": 4, "main_color": "red"}]'
     assert parse_structured(reply, STRUCTURE).value == {"count": 4, "main_color": "red"}
 
 
@@ -44,9 +54,11 @@ def test_prefers_block_with_expected_keys() -> None:
     assert parse_structured(reply, STRUCTURE).value == {"count": 9, "main_color": "tan"}
 
 
-def test_falls_back_to_first_object() -> None:
+def test_an_object_with_none_of_the_requested_keys_is_an_error_not_a_row_of_nulls() -> None:
     reply = '```json\n[1, 2]\n```\n```json\n{"image": "a.jpg"}\n```'
-    assert parse_structured(reply, STRUCTURE).value == {"count": None, "main_color": None, "image": "a.jpg"}
+    parsed = parse_structured(reply, STRUCTURE)
+    assert parsed.value is None
+    assert parsed.error == "the JSON answer has none of the requested keys (count, main_color); its keys are image"
 
 
 def test_empty_structure_keeps_the_object() -> None:

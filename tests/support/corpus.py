@@ -52,8 +52,8 @@ def parse_record(record: Dict[str, Any], reply: Optional[str] = None) -> Any:
         parsed = parse_multi_label(reply, record["classes"])
     else:
         parsed = parse_detections(reply, record["classes"], tuple(record["image_size"]))
-    if not parsed.ok:
-        return {"error": parsed.error}
+    if not parsed.ok or parsed.warning:  # a flagged answer counts as its error
+        return {"error": parsed.error or parsed.warning}
     value = parsed.value
     if task == "single_label":
         return {"class_name": value.class_name, "confidence": round(value.confidence, 2), "class_id": value.class_id}
@@ -87,3 +87,14 @@ def matches(record: Dict[str, Any], actual: Any) -> bool:
             and math.isclose(actual["confidence"], expected["confidence"], abs_tol=0.005)
         )
     return actual == expected
+
+
+def outcome(record: Dict[str, Any], actual: Any) -> str:
+    """"right", "flagged" (an error where an answer was expected, or the wrong
+    error: the user is told), or "silent wrong" (a value that is not the expected
+    one, or a value where an error was expected)."""
+    if matches(record, actual):
+        return "right"
+    if isinstance(actual, dict) and set(actual) == {"error"}:
+        return "flagged"
+    return "silent wrong"
