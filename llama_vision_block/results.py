@@ -5,24 +5,20 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from uuid import uuid4
 
-import numpy as np
 import supervision as sv
-from inference.core.workflows.core_steps.common.utils import (
-    attach_parents_coordinates_to_sv_detections,
-)
-from inference.core.workflows.execution_engine.constants import (
-    DETECTION_ID_KEY,
-    IMAGE_DIMENSIONS_KEY,
-    INFERENCE_ID_KEY,
-    PREDICTION_TYPE_KEY,
+from inference.core.workflows.core_steps.common.vlm_decoding import (
+    build_detections,
+    parse_multi_class_classification_results,
+    parse_multi_label_classification_results,
 )
 from inference.core.workflows.execution_engine.entities.base import WorkflowImageData
 
 from llama_vision_block.images import PreparedImage
+from llama_vision_block.schemas import ReplyCheck
 from llama_vision_block.parsing import (
+    MultiLabel,
     Parsed,
-    build_multi_label_prediction,
-    build_single_label_prediction,
+    SingleLabel,
     parse_detections,
     parse_multi_label,
     parse_single_label,
@@ -44,7 +40,7 @@ def reply_outputs(
     cut_off_at: Optional[int] = None,
     input_tokens: Optional[int] = None,
     output_tokens: Optional[int] = None,
-    constraint_problem: Optional[str] = None,
+    check: ReplyCheck = ReplyCheck(),
 ) -> Dict[str, Any]:
     """The outputs for a reply: a task with an interpreter (those that ask for JSON)
     gets it parsed.
@@ -52,8 +48,9 @@ def reply_outputs(
     `sent` is the image as the model saw it (its sizes, before and after any
     downscale, spare decoding `image` again); `cut_off_at` is `max_tokens` when
     the reply stopped there; the token counts are the provider's (`None` where
-    it did not say); `constraint_problem` says what is wrong with a reply to a
-    constrained request (`schemas.constraint_problem`): such a reply is not read.
+    it did not say); `check` is what a reply to a constrained request says of
+    itself (`schemas.check_reply`): one the provider did not constrain under
+    "required" is not read; one at its bound is read, and flagged.
     """
     outputs = _empty_outputs(output=reply, classes=classes)
     outputs.update(input_tokens=input_tokens, output_tokens=output_tokens)
@@ -61,23 +58,21 @@ def reply_outputs(
     if not reply.strip():  # never an empty answer that claims success
         problems.append("the model answered with an empty reply")
     held = ""
-    if constraint_problem is not None:
-        problems.append(constraint_problem)  # and no answer read from such a reply
+    if check.ignored is not None:
+        problems.append(check.ignored)  # and no answer read from such a reply
     elif interpret is not None:
-        image_size = sent.source_size if sent else _decoded_size(image)
         name, parsed = interpret(
             reply,
             image=image,
             classes=classes,
             output_structure=output_structure,
             inference_id=outputs["inference_id"],
-            image_size=image_size,
-            sent_size=(sent.width, sent.height) if sent else image_size,
+            sent_size=(sent.width, sent.height) if sent else _decoded_size(image),
         )
         if parsed.ok:
             outputs[name] = parsed.value
             held = _size_of(parsed.value, output_structure)
-        problems.extend(problem for problem in (parsed.error, parsed.warning) if problem)
+        problems.extend(problem for problem in (parsed.error, parsed.warning, check.at_bound) if problem)
     if cut_off_at is not None:
         # The answer read so far is kept; the message says how much of it there is.
         problems.insert(0,
@@ -132,19 +127,19 @@ def structured(reply: str, output_structure, **_: Any) -> Tuple[str, Parsed]:
     return "structured_output", parse_structured(reply, output_structure)
 
 
-def _classification(parse: Callable, build: Callable) -> Interpreter:
-    """An interpreter that parses a classification reply and shapes it like
-    `roboflow_core/vlm_as_classifier@v2` does."""
+def _classification(parse: Callable, answer: Callable, build: Callable) -> Interpreter:
+    """An interpreter that parses a classification reply and shapes it with
+    inference's own builder, the one its VLM blocks and
+    `roboflow_core/vlm_as_classifier@v2` use: the parser reads what Llama wrote,
+    inference owns the shape of the prediction."""
 
-    def interpret(
-        reply: str, image, classes, inference_id: str, image_size: Tuple[int, int], **_: Any
-    ) -> Tuple[str, Parsed]:
+    def interpret(reply: str, image, classes, inference_id: str, **_: Any) -> Tuple[str, Parsed]:
         parsed = parse(reply, classes)
         if not parsed.ok:
             return "predictions", parsed
-        width, height = image_size
-        parent_id = image.parent_metadata.parent_id
-        prediction = build(parsed.value, classes, width, height, inference_id, parent_id)
+        error, prediction = build(image=image, results=answer(parsed.value), classes=classes, inference_id=inference_id)
+        if error:
+            return "predictions", Parsed(None, error="the answer could not be made into a classification prediction")
         return "predictions", Parsed(prediction, warning=parsed.warning)
 
     return interpret
@@ -155,40 +150,39 @@ def object_detection(
     image,
     classes,
     inference_id: str,
-    image_size: Tuple[int, int],
     sent_size: Tuple[int, int],
     **_: Any,
 ) -> Tuple[str, Parsed]:
-    # Parse in the size the model saw (a reply in pixels means those pixels),
-    # then scale to the original image.
+    """`object-detection`: boxes parsed in the size the model saw (a reply in
+    pixels means those pixels), made into detections of the original image by
+    inference's own builder (the metadata every detection model attaches, so
+    visualisers, trackers and sinks treat them like any other)."""
     parsed = parse_detections(reply, classes, sent_size)
     if not parsed.ok:
         return "predictions", parsed
-    detections = parsed.value
-    width, height = image_size
-    scale = np.array([width / sent_size[0], height / sent_size[1]] * 2, dtype=np.float32)
-    detections.xyxy = (detections.xyxy * scale).astype(np.float32)
-    return "predictions", Parsed(
-        _with_workflow_metadata(detections, image, image_size, inference_id), warning=parsed.warning
+    found = parsed.value
+    entries = [
+        {"box_2d": [float(value) for value in box], "label": str(name), "confidence": float(confidence)}
+        for box, name, confidence in zip(found.xyxy, found.data["class_name"], found.confidence)
+    ]
+    detections = build_detections(
+        parsed_data=entries, box_format=_PIXELS_OF_THE_SENT_IMAGE, image=image, classes=classes,
+        inference_id=inference_id, upload_width=sent_size[0], upload_height=sent_size[1],
     )
+    return "predictions", Parsed(detections, warning=parsed.warning)
 
 
-def _with_workflow_metadata(
-    detections: sv.Detections,
-    image: WorkflowImageData,
-    image_size: Tuple[int, int],
-    inference_id: str,
-) -> sv.Detections:
-    # The fields every detection model in Workflows attaches, so visualisers,
-    # trackers and sinks downstream treat these boxes like any other.
-    count = len(detections)
-    width, height = image_size
-    detections.data[DETECTION_ID_KEY] = np.array([str(uuid4()) for _ in range(count)])
-    detections.data[IMAGE_DIMENSIONS_KEY] = np.array([[height, width]] * count).reshape(-1, 2)
-    detections.data[INFERENCE_ID_KEY] = np.array([inference_id] * count)
-    detections.data[PREDICTION_TYPE_KEY] = np.array(["object-detection"] * count)
-    return attach_parents_coordinates_to_sv_detections(detections=detections, image=image)
+# inference's box format for pixels of the image as uploaded, scaled to the original.
+_PIXELS_OF_THE_SENT_IMAGE = "xyxy_absolute"
 
 
-single_label = _classification(parse_single_label, build_single_label_prediction)
-multi_label = _classification(parse_multi_label, build_multi_label_prediction)
+def _single_label_answer(value: SingleLabel) -> Dict[str, Any]:
+    return {"class_name": value.class_name, "confidence": value.confidence}
+
+
+def _multi_label_answer(value: MultiLabel) -> Dict[str, Any]:
+    return {"predicted_classes": [{"class": name, "confidence": score} for name, score in value.confidences.items()]}
+
+
+single_label = _classification(parse_single_label, _single_label_answer, parse_multi_class_classification_results)
+multi_label = _classification(parse_multi_label, _multi_label_answer, parse_multi_label_classification_results)

@@ -13,10 +13,6 @@ from llama_vision_block.parsing.classification import (
 from llama_vision_block.parsing.confidence import DEFAULT_CONFIDENCE, to_confidence
 from llama_vision_block.parsing.detection import PIXEL_THRESHOLD, parse_detections
 from llama_vision_block.parsing.json_text import extract_json
-from llama_vision_block.parsing.predictions import (
-    build_multi_label_prediction,
-    build_single_label_prediction,
-)
 from llama_vision_block.parsing.refusal import detect_refusal
 from llama_vision_block.parsing.result import DifferentAnswers, Parsed, ReplyParseError
 from llama_vision_block.parsing.structured import parse_structured
@@ -28,8 +24,6 @@ __all__ = [
     "Parsed",
     "ReplyParseError",
     "SingleLabel",
-    "build_multi_label_prediction",
-    "build_single_label_prediction",
     "detect_refusal",
     "extract_json",
     "parse_detections",
