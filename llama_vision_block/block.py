@@ -35,7 +35,7 @@ from llama_vision_block.providers import (
 from llama_vision_block.providers.base import from_step, provider_settings
 from llama_vision_block.results import Interpreter, failure_outputs, reply_outputs
 from llama_vision_block.retries import RetryPolicy, call_with_retries
-from llama_vision_block.schemas import ResponseSchema, constraint_problem, response_schema
+from llama_vision_block.schemas import ReplyCheck, ResponseSchema, check_reply, response_schema
 from llama_vision_block.tasks import task_spec
 
 
@@ -155,5 +155,5 @@ class ImageQuestion:
             cut_off_at=self.generation.max_tokens if reply.cut_off else None,
             input_tokens=reply.input_tokens,
             output_tokens=reply.output_tokens,
-            constraint_problem=None if self.constraint is None else constraint_problem(text, self.constraint),
+            check=ReplyCheck() if self.constraint is None else check_reply(text, self.constraint),
         )

@@ -242,32 +242,45 @@ def _fitting(task: str, max_tokens: int, build: Callable[[int], Schema], most: i
     return build(low)
 
 
-def constraint_problem(reply: str, constraint: ResponseSchema) -> Optional[str]:
-    """What is wrong with a reply to a constrained request, or None: under
-    "required", a reply that does not match the schema (the provider did not apply
-    it); and a text value that reached its length bound, so may have been cut."""
+@dataclass(frozen=True)
+class ReplyCheck:
+    """What a reply to a constrained request says of itself.
+
+    `ignored`: under "required", the reply does not match the schema (the
+    provider did not apply it); no answer is read from such a reply.
+    `at_bound`: the answer filled what max_tokens left it (a list at its most
+    items, a text at its most characters), so it may be incomplete; the answer
+    is kept and the image flagged.
+    """
+
+    ignored: Optional[str] = None
+    at_bound: Optional[str] = None
+
+
+def check_reply(reply: str, constraint: ResponseSchema) -> ReplyCheck:
+    """`ReplyCheck` of a reply to a request constrained to `constraint`."""
     document, violation = _read(reply, constraint.validator)
     if violation is not None:
         if not constraint.required:
-            return None  # read leniently, as an unconstrained reply
-        return (
+            return ReplyCheck()  # read leniently, as an unconstrained reply
+        return ReplyCheck(ignored=(
             f"the reply does not match the JSON schema it was constrained to ({violation}): "
             "the provider did not apply the constraint"
-        )
+        ))
     for key, limit in constraint.text_limits.items():
         if isinstance(document.get(key), str) and len(document[key]) >= limit:
-            return (
+            return ReplyCheck(at_bound=(
                 f"the value of '{key}' reached the {limit} characters that max_tokens leaves "
                 "it and may be cut short; raise `max_tokens` for complete values"
-            )
+            ))
     for key, limit in constraint.item_limits.items():
         if isinstance(document.get(key), list) and len(document[key]) >= limit:
-            return (
+            return ReplyCheck(at_bound=(
                 f"the answer holds {len(document[key])} entries in '{key}', the most that "
                 "max_tokens leaves room for, so more may have been left out; raise "
                 "`max_tokens` for a complete list"
-            )
-    return None
+            ))
+    return ReplyCheck()
 
 
 def schema_violation(reply: str, schema: Mapping[str, Any]) -> Optional[str]:
@@ -297,6 +310,6 @@ def _read(reply: str, validator: Any) -> Tuple[Any, Optional[str]]:
 
 
 __all__: List[str] = [
-    "DECODING_MODES", "ResponseSchema", "budget_item_limits", "classification", "constraint_problem", "length_limits", "multi_label_classification",
+    "DECODING_MODES", "ReplyCheck", "ResponseSchema", "budget_item_limits", "check_reply", "classification", "length_limits", "multi_label_classification",
     "object_detection", "schema_violation", "structured_answering", "worst_case_tokens",
 ]

@@ -1,9 +1,12 @@
 """The in-process backend through inference's real engine, with a tiny random Mllama."""
 
+import json
+
 import pytest
 
+from llama_vision_block import schemas
 from llama_vision_block.providers.local.model_cache import MODEL_CACHE
-from llama_vision_block.tasks import TASK_TYPES
+from llama_vision_block.tasks import TASK_TYPES, TASKS
 from support.images import make_image
 from support.tiny_mllama import build_tiny_mllama
 from support.workflows import run_workflow, single_step_workflow
@@ -110,3 +113,36 @@ def test_json_tasks_answer_validly_by_default_in_process(checkpoint, task_type):
             assert image["predictions"]["top"] in classes
         else:
             assert set(image["predictions"]["predicted_classes"]) <= set(classes)
+
+
+@pytest.mark.parametrize(
+    "task_type, classes, max_tokens, key",
+    [
+        ("object-detection", ["car", "bus"], 100, "detections"),
+        ("multi-label-classification", ["car", "bus", "truck", "bike", "person"], 90, "predicted_classes"),
+    ],
+)
+def test_a_constrained_list_that_fills_its_bound_keeps_its_answer_and_is_flagged(
+    checkpoint, task_type, classes, max_tokens, key
+):
+    # xgrammar holds the random model to the schema: at this max_tokens the list
+    # has room for one entry, fewer than the answer could need.
+    bound = schemas.budget_item_limits(TASKS[task_type].json_schema(classes=classes, max_tokens=max_tokens))[key]
+    step = _step(task_type=task_type, classes=classes, max_tokens=max_tokens, temperature=1.0, seed=7,
+                 constrained_decoding="required", batch_size=4)
+    images = [make_image(48, 40, seed=i) for i in range(4)]
+
+    outputs = [item["llama"] for item in run_workflow(single_step_workflow(step, INPUTS), {"image": images, "model_path": str(checkpoint)})]
+
+    flagged = 0
+    for image in outputs:
+        entries = len(json.loads(image["output"])[key])
+        at_bound = (
+            f"the answer holds {entries} entries in '{key}', the most that max_tokens leaves room for, "
+            "so more may have been left out; raise `max_tokens` for a complete list"
+        )
+        assert (entries >= bound) == (at_bound in image["error_message"]), image
+        assert image["error_status"] is bool(image["error_message"])
+        assert image["predictions"] is not None  # the answer is kept
+        flagged += entries >= bound
+    assert flagged  # the random model filled its list on at least one image

@@ -123,3 +123,16 @@ def test_required_flags_every_answer_the_server_did_not_constrain(server):
         assert "does not match the JSON schema it was constrained to" in image["error_message"]
         assert "the provider did not apply the constraint" in image["error_message"]
         assert image["predictions"] is None
+
+
+@pytest.mark.parametrize("task_type", ["classification", "multi-label-classification", "structured-answering", "object-detection"])
+def test_an_answer_the_server_stopped_at_max_tokens_is_flagged_in_every_json_task(server, task_type):
+    images = [make_image(64, 48, seed=seed) for seed in range(4)]
+    outputs = _run(server, task_type, images, max_tokens=2)
+
+    stopped = [image for image in outputs if image["output_tokens"] == 2]
+    assert stopped  # this random model writes at least 3 tokens for each of these prompts
+    for image in stopped:  # the server said finish_reason "length"
+        assert image["error_status"] is True
+        assert image["error_message"].startswith("the reply was cut off at max_tokens=2")
+        assert "raise `max_tokens` for complete answers" in image["error_message"]

@@ -142,3 +142,80 @@ def test_classification_sizes_come_from_the_sent_image_without_decoding():
 
     assert sent.data == jpeg  # passed through, not decoded
     assert outputs["predictions"]["image"] == {"width": 40, "height": 30}
+
+
+# The shape of a classification prediction is inference's: what its formatter
+# block `roboflow_core/vlm_as_classifier@v2` gives for the clean reply.
+@pytest.mark.parametrize(
+    "task_type, messy, clean, classes",
+    [
+        ("classification", "Sure!\n```json\n{'Class': 'Trucks', 'confidence': '80%',}\n```",
+         '{"class_name": "truck", "confidence": 0.8}', CLASSES),
+        ("classification", '{"class_name": "horse", "confidence": 0.4}', '{"class_name": "horse", "confidence": 0.4}', CLASSES),
+        ("classification", '{"class_name": "car"}', '{"class_name": "car", "confidence": 1.0}', ["car", "truck", "car"]),
+        ("multi-label-classification", "```json\n{'predicted_classes': [{'class': 'Cars', 'confidence': '90%'}, {'class': 'truck', 'confidence': 40}],}\n```",
+         '{"predicted_classes": [{"class": "car", "confidence": 0.9}, {"class": "truck", "confidence": 0.4}]}', CLASSES),
+        ("multi-label-classification",
+         '[{"class": "car", "confidence": 0.3}, {"class": "car", "confidence": 0.8}, {"class": "zebra", "confidence": 0.6}]',
+         '{"predicted_classes": [{"class": "car", "confidence": 0.8}, {"class": "zebra", "confidence": 0.6}]}', CLASSES),
+        ("multi-label-classification", '{"predicted_classes": []}', '{"predicted_classes": []}', CLASSES),
+    ],
+)
+def test_classification_predictions_are_what_the_engines_formatter_gives_for_the_clean_reply(task_type, messy, clean, classes):
+    import json
+
+    from inference.core.workflows.core_steps.formatters.vlm_as_classifier.v2 import (
+        parse_multi_class_classification_results,
+        parse_multi_label_classification_results,
+    )
+
+    formatter = (
+        parse_multi_class_classification_results if task_type == "classification" else parse_multi_label_classification_results
+    )
+    expected = formatter(image=IMAGE, results=json.loads(clean), classes=classes, inference_id="id-1")
+    outputs = reply_outputs(task_spec(task_type).interpret, messy, IMAGE, classes, None)
+    assert outputs["error_status"] is False, outputs["error_message"]
+    expected["predictions"]["inference_id"] = outputs["inference_id"]
+    assert outputs["predictions"] == expected["predictions"]
+
+
+@pytest.mark.parametrize(
+    "task_type, reply, read, kept",
+    [
+        ("object-detection",
+         '{"detections": [{"class": "car", "box": [0.1, 0.1, 0.3, 0.3], "confidence": 0.9}, '
+         '{"class": "truck", "box": [0.5, 0.5, 0.7, 0.7], "confidence": 0.8}, {"class": "car", "box": [0.6',
+         "2 detection(s)", lambda o: len(o["predictions"]) == 2),
+        ("multi-label-classification", '{"predicted_classes": [{"class": "car", "confidence": 0.9}, {"class": "tru',
+         "1 class(es)", lambda o: o["predictions"]["predicted_classes"] == ["car"]),
+        ("structured-answering", '{"street": "Main St", "exit": ', "1 of 2 requested keys",
+         lambda o: o["structured_output"] == {"street": "Main St", "exit": None}),
+    ],
+)
+def test_an_answer_cut_at_max_tokens_keeps_what_was_read_and_says_how_much(task_type, reply, read, kept):
+    outputs = reply_outputs(
+        task_spec(task_type).interpret, reply, IMAGE, CLASSES, {"street": "street name", "exit": "exit number"}, cut_off_at=60
+    )
+    assert outputs["error_status"] is True
+    assert outputs["error_message"] == f"the reply was cut off at max_tokens=60 with {read} read; raise `max_tokens` for complete answers"
+    assert kept(outputs)
+
+
+def test_an_entry_with_a_nan_confidence_flags_the_image_and_the_others_are_kept():
+    reply = '[{"class": "car", "box": [0.1, 0.1, 0.3, 0.3], "confidence": NaN}, {"class": "truck", "box": [0.5, 0.5, 0.7, 0.7], "confidence": 0.8}]'
+    outputs = _outputs("object-detection", reply)
+    assert outputs["error_status"] is True
+    assert outputs["error_message"] == "the confidence of 1 detection(s) (car: nan) is not a finite number; those boxes are left out"
+    assert list(outputs["predictions"].data["class_name"]) == ["truck"]
+
+
+def test_a_constrained_answer_at_its_bound_keeps_its_predictions_and_is_flagged():
+    from llama_vision_block.schemas import ReplyCheck
+
+    check = ReplyCheck(at_bound="the answer holds 1 entries in 'detections', …")
+    outputs = reply_outputs(
+        task_spec("object-detection").interpret, '{"detections": [{"class": "car", "box": [0.1, 0.1, 0.3, 0.3], "confidence": 0.9}]}',
+        IMAGE, CLASSES, None, check=check,
+    )
+    assert (outputs["error_status"], outputs["error_message"]) == (True, check.at_bound)
+    assert len(outputs["predictions"]) == 1

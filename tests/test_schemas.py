@@ -110,18 +110,18 @@ def test_an_unknown_mode_names_the_property():
 def test_a_reply_that_ignored_a_required_schema_is_a_problem_and_under_auto_is_read_leniently():
     schema = schemas.classification(CLASSES, max_tokens=500)
     reply = "The image shows a cat."
-    problem = schemas.constraint_problem(reply, ResponseSchema(schema, required=True))
+    problem = schemas.check_reply(reply, ResponseSchema(schema, required=True)).ignored
     assert problem.startswith("the reply does not match the JSON schema it was constrained to (it is not JSON")
-    assert schemas.constraint_problem(reply, ResponseSchema(schema)) is None
-    assert schemas.constraint_problem('{"class_name": "cat", "confidence": 0.5}', ResponseSchema(schema, required=True)) is None
+    assert schemas.check_reply(reply, ResponseSchema(schema)) == schemas.ReplyCheck()
+    assert schemas.check_reply('{"class_name": "cat", "confidence": 0.5}', ResponseSchema(schema, required=True)) == schemas.ReplyCheck()
 
 
 def test_a_text_value_that_reached_its_bound_is_flagged_as_maybe_cut():
     schema = schemas.structured_answering({"text": "the sign"}, max_tokens=60)
     length = schemas.length_limits(schema)["text"]
     full = json.dumps({"text": "x" * length})
-    assert "the value of 'text' reached the" in schemas.constraint_problem(full, ResponseSchema(schema))
-    assert schemas.constraint_problem(json.dumps({"text": "x"}), ResponseSchema(schema)) is None
+    assert "the value of 'text' reached the" in schemas.check_reply(full, ResponseSchema(schema)).at_bound
+    assert schemas.check_reply(json.dumps({"text": "x"}), ResponseSchema(schema)) == schemas.ReplyCheck()
 
 
 @pytest.mark.parametrize("classes", [["cat", "dog"], ["car", "person", "traffic light"], ["x" * 50]])
@@ -148,11 +148,11 @@ def test_a_list_that_fills_its_budget_is_flagged_and_a_list_of_every_class_is_no
     limit = detections.item_limits["detections"]
     box = {"class": "cat", "box": [0.1, 0.1, 0.2, 0.2], "confidence": 0.5}
     full = json.dumps({"detections": [box] * limit})
-    assert schemas.constraint_problem(full, detections) == (
+    assert schemas.check_reply(full, detections).at_bound == (
         f"the answer holds {limit} entries in 'detections', the most that max_tokens leaves room for, "
         "so more may have been left out; raise `max_tokens` for a complete list"
     )
-    assert schemas.constraint_problem(json.dumps({"detections": [box] * (limit - 1)}), detections) is None
+    assert schemas.check_reply(json.dumps({"detections": [box] * (limit - 1)}), detections) == schemas.ReplyCheck()
     every_class = ResponseSchema(schemas.multi_label_classification(CLASSES, max_tokens=4000))
     assert every_class.item_limits == {}
     budgeted = ResponseSchema(schemas.multi_label_classification(CLASSES, max_tokens=120))
