@@ -146,3 +146,20 @@ def test_a_constrained_list_that_fills_its_bound_keeps_its_answer_and_is_flagged
         assert image["predictions"] is not None  # the answer is kept
         flagged += entries >= bound
     assert flagged  # the random model filled its list on at least one image
+
+
+@pytest.mark.parametrize("task_type", ["classification", "multi-label-classification", "structured-answering", "object-detection"])
+def test_an_answer_stopped_at_max_tokens_is_flagged_in_every_json_task(checkpoint, task_type):
+    # The backend knows a row hit max_tokens when it holds no end-of-turn token.
+    settings = {"classes": ["car", "bus"], "output_structure": {"count": "cars"}}
+    step = _step(task_type=task_type, max_tokens=2, constrained_decoding="off", batch_size=2, **settings)
+    images = [make_image(48, 40, seed=i) for i in range(3)]
+
+    outputs = [item["llama"] for item in run_workflow(single_step_workflow(step, INPUTS), {"image": images, "model_path": str(checkpoint)})]
+
+    cut = [image for image in outputs if image["error_message"].startswith("the reply was cut off at max_tokens=2")]
+    assert cut  # a random model rarely ends its turn within 2 tokens
+    assert all(image["error_status"] is True and image["output_tokens"] == 2 for image in cut)
+    # One that did end (its end-of-turn token counts) is read as its task reads any reply.
+    ended = [image for image in outputs if image not in cut]
+    assert all("cut off" not in image["error_message"] for image in ended)

@@ -258,3 +258,15 @@ def test_a_required_schema_that_cannot_fit_max_tokens_fails_compilation_and_auto
     with pytest.raises(ValidationError, match="`max_tokens` 60 is too small for a constrained object-detection answer"):
         BlockManifest.model_validate({**step, "constrained_decoding": "required"})
     assert BlockManifest.model_validate(step).max_tokens == 60  # as before: answered unconstrained
+
+
+@pytest.mark.parametrize("step_type", [BLOCK_TYPE, SEED_BLOCK_TYPE])
+def test_a_step_without_max_tokens_gets_its_tasks_default(step_type):
+    detection = BlockManifest.model_validate({**VALID, "type": step_type, "task_type": "object-detection", "classes": ["car"]})
+    seed_task = BlockManifest.model_validate({**VALID, "type": step_type, "task_type": "classification", "classes": ["car"]})
+    chosen = BlockManifest.model_validate(
+        {**VALID, "type": step_type, "task_type": "object-detection", "classes": ["car"], "max_tokens": 300}
+    )
+    assert detection.max_tokens == 6144  # room for at least 50 boxes
+    assert seed_task.max_tokens == 500  # the seed block's, for the seed's task types
+    assert chosen.max_tokens == 300
