@@ -227,3 +227,32 @@ def test_single_label_takes_the_corrected_answer(reply: str, expected: SingleLab
 def test_multi_label_takes_the_corrected_answer() -> None:
     reply = '["cat"]\nCorrection: there is a dog too.\n["cat", "dog"]'
     assert parse_multi_label(reply, CLASSES).value == MultiLabel({"cat": 1.0, "dog": 1.0}, {"cat": 0, "dog": 1})
+
+
+@pytest.mark.parametrize("parse", [parse_single_label, parse_multi_label])
+def test_a_list_of_boxes_is_not_a_classification_answer(parse) -> None:
+    reply = '```json\n[{"class": "dog", "box": [0.1, 0.2, 0.5, 0.9], "confidence": 0.9}]\n```'
+    parsed = parse(reply, CLASSES)
+    assert parsed.value is None
+    assert parsed.error == "the reply is a list of boxes, not a classification answer"
+
+
+def test_multi_label_nan_leaves_its_class_out_and_flags_the_answer() -> None:
+    parsed = parse_multi_label('{"predicted_classes": [{"class": "cat", "confidence": NaN}, {"class": "dog", "confidence": 0.6}]}', CLASSES)
+    assert parsed.value.confidences == {"dog": 0.6}
+    assert parsed.warning == "the confidence of 'cat' (nan) is not a finite number; the other classes are kept"
+
+
+@pytest.mark.parametrize(
+    "reply, confidence",
+    [('{"class_name": "dog", "confidence": 1.5}', 1.0), ('{"class_name": "dog", "confidence": 1.02}', 1.0),
+     ('{"class_name": "dog", "confidence": 85}', 0.85), ('{"class_name": "dog", "confidence": "85%"}', 0.85)],
+)
+def test_single_label_confidence_slightly_above_1_is_capped_and_percent_is_percent(reply, confidence) -> None:
+    assert parse_single_label(reply, CLASSES).value.confidence == pytest.approx(confidence)
+
+
+def test_two_different_multi_label_answers_are_an_error() -> None:
+    reply = 'If outdoors: {"predicted_classes": [{"class": "bird", "confidence": 0.8}]}\nIf indoors: {"predicted_classes": [{"class": "cat", "confidence": 0.7}]}'
+    parsed = parse_multi_label(reply, CLASSES)
+    assert parsed.error == "the reply gives 2 different answers ([bird]; [cat]) and no correction"

@@ -170,3 +170,37 @@ def test_bad_image_size_is_an_error_not_an_exception(size) -> None:
 def test_no_classes() -> None:
     detections = boxes('[{"class": "car", "box": [0, 0, 1, 1]}]', classes=[])
     assert detections.class_id.tolist() == [-1]
+
+
+def test_swapped_corners_are_put_in_order_in_every_box_form() -> None:
+    reply = (
+        "```json\n{\"detections\": [{\"class\": \"car\", \"box\": [0.5, 0.8, 0.1, 0.2], \"confidence\": 0.9},\n"
+        "  {\"class\": \"person\", \"bbox\": {\"x_min\": 0.9, \"y_min\": 0.1, \"x_max\": 0.6, \"y_max\": 0.5}}]}\n```"
+    )
+    np.testing.assert_allclose(boxes(reply).xyxy, [[20, 20, 100, 80], [120, 10, 180, 50]])
+
+
+def test_confidences_are_read_on_the_answers_scale() -> None:
+    overshoot = '[{"class": "car", "box": [0.1, 0.1, 0.2, 0.2], "confidence": 0.8}, {"class": "car", "box": [0.3, 0.3, 0.4, 0.4], "confidence": 1.5}]'
+    percent = '[{"class": "car", "box": [0.1, 0.1, 0.2, 0.2], "confidence": 95}, {"class": "car", "box": [0.3, 0.3, 0.4, 0.4], "confidence": 1.5}]'
+    np.testing.assert_allclose(boxes(overshoot).confidence, [0.8, 1.0])  # before: 0.015
+    np.testing.assert_allclose(boxes(percent).confidence, [0.95, 0.015])
+
+
+def test_a_nan_confidence_leaves_its_box_out_and_flags_the_answer() -> None:
+    reply = '{"detections": [{"class": "car", "box": [0.1, 0.1, 0.2, 0.2], "confidence": NaN}, {"class": "person", "box": [0.3, 0.3, 0.4, 0.4], "confidence": 0.7}]}'
+    parsed = parse_detections(reply, CLASSES, SIZE)
+    assert list(parsed.value.data["class_name"]) == ["person"]
+    assert parsed.warning == "the confidence of 1 detection(s) (car: nan) is not a finite number; those boxes are left out"
+    only = parse_detections('[{"class": "car", "box": [0.1, 0.1, 0.2, 0.2], "confidence": Infinity}]', CLASSES, SIZE)
+    assert only.value is None and only.error == "the confidence of 1 detection(s) (car: inf) is not a finite number"
+
+
+def test_two_different_lists_of_boxes_are_an_error_not_the_first() -> None:
+    reply = (
+        "Option 1:\n```json\n[{\"class\": \"car\", \"box\": [0.1, 0.1, 0.2, 0.2]}]\n```\n"
+        "Option 2:\n```json\n[{\"class\": \"car\", \"box\": [0.5, 0.5, 0.9, 0.9]}]\n```"
+    )
+    parsed = parse_detections(reply, CLASSES, SIZE)
+    assert parsed.value is None
+    assert parsed.error == "the reply gives 2 different answers ([car 20 10 40 20]; [car 100 50 180 90]) and no correction"
