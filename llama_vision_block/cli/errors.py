@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional
 
+from llama_vision_block.errors import redact
+
 USAGE_EXIT = 2
 RUNTIME_EXIT = 1
 
@@ -45,8 +47,7 @@ def error_message(error: BaseException, secrets: Iterable[Optional[str]] = ()) -
         inner = getattr(inner, "inner_error", None) or inner.__cause__
     message = ": ".join(parts)
     for secret in secrets:
-        if secret:
-            message = message.replace(secret, "[redacted]")
+        message = redact(message, secret)
     return message
 
 

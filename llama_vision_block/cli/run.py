@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from typing import Any, Dict, Iterator, List, Optional, Set, TextIO, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from llama_vision_block.cli.errors import CliError, UsageError
 from llama_vision_block.cli.options import (
@@ -30,9 +29,12 @@ environment set up: CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN for Cloudflar
 Workers AI, --base-url or LLAMA_VISION_BASE_URL for your own server, --model-path or
 LLAMA_VISION_MODEL_PATH for this machine's GPU.
 
-With --output, images already in the file are skipped and new lines are appended,
-so an interrupted run continues where it stopped. Each line has the image's token
-counts; the summary on stderr totals them. The exit code is 1 when every image failed.
+With --output, a rerun continues the file: it sends the images not in it yet and
+every image whose line says error_status true, and puts the new line in the old
+one's place (one line per image, in order). A file written with other settings
+(task, prompt, classes, model, sampling, ...) is refused; --force starts it anew.
+Each line has the image's token counts and the settings that made it; the summary
+on stderr totals them. The exit code is 1 when every image sent failed.
 """
 DEFAULT_CHUNK_SIZE = 16
 
@@ -43,7 +45,8 @@ def add_parser(subparsers: Any, block_options: bool = True) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("sources", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files and folders of images (jpg, jpeg, png, bmp, webp)")
-    parser.add_argument("--output", "-o", metavar="FILE.jsonl", help="append results here (and skip images already in it) instead of printing them")
+    parser.add_argument("--output", "-o", metavar="FILE.jsonl", help="write results here instead of printing them; a rerun sends only the images not answered in it yet")
+    parser.add_argument("--force", action="store_true", help="with --output: start the file anew, even if it holds answers made with other settings")
     parser.add_argument("--annotate", metavar="DIR", help="write each image with its answer drawn on it into DIR, under the same file name")
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="N", help=f"images per engine run (default {DEFAULT_CHUNK_SIZE})")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary on stderr")
@@ -72,39 +75,6 @@ def _workflow(step: Dict[str, Any]) -> Dict[str, Any]:
         "steps": [step],
         "outputs": [{"type": "JsonField", "name": "llama", "selector": "$steps.llama.*"}],
     }
-
-
-def already_done(output: Optional[str]) -> Set[str]:
-    """Image paths already recorded in the output file (unreadable lines ignored)."""
-    done: Set[str] = set()
-    if not output or not os.path.exists(output):
-        return done
-    with open(output, encoding="utf-8") as file:
-        for line in file:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(record, dict) and isinstance(record.get("image"), str):
-                done.add(record["image"])
-    return done
-
-
-def _open_output(output: Optional[str]) -> TextIO:
-    if not output:
-        return sys.stdout
-    directory = os.path.dirname(output)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    needs_newline = False
-    if os.path.exists(output) and os.path.getsize(output):
-        with open(output, "rb") as existing:
-            existing.seek(-1, os.SEEK_END)
-            needs_newline = existing.read(1) != b"\n"  # a line cut short by an interruption
-    file = open(output, "a", encoding="utf-8")
-    if needs_newline:
-        file.write("\n")
-    return file
 
 
 def _chunks(items: List[str], size: int) -> Iterator[Tuple[int, List[str]]]:
@@ -145,43 +115,55 @@ def _run_chunk(engine: Any, paths: List[str], start: int, api_key: Optional[str]
 def run_command(args: argparse.Namespace) -> int:
     if args.chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1")
+    if args.force and not args.output:
+        raise UsageError("--force starts an --output file anew; give --output FILE.jsonl")
     from llama_vision_block.cli.engine import collect_images, compile_workflow
+    from llama_vision_block.cli.output_file import SETTINGS_FIELD, OutputFile, answer_settings
 
     if args.model_version is None:
         args.model_version = default_model_version(args)
     api_key = resolve_api_key(args.api_key, args.model_version)
     args.secrets.append(api_key)
     step = _step(args, api_key)
-    paths = collect_images(args.sources)
-    done = already_done(args.output)
-    todo = [path for path in dict.fromkeys(paths) if path not in done]
+    paths = list(dict.fromkeys(collect_images(args.sources)))
     if not paths:
         raise CliError("no images found in " + ", ".join(args.sources))
+    settings = answer_settings(step)
+    output = OutputFile(args.output, settings, force=args.force) if args.output else None
+    todo = output.pending(paths) if output else paths
+    retried = output.failed_before(todo) if output else 0
     engine = compile_workflow(_workflow(step)) if todo else None
     task = step.get("task_type", "unconstrained")
     from tqdm import tqdm
 
     quiet = args.quiet or not sys.stderr.isatty()
     tally = Tally()
-    out = _open_output(args.output)
     try:
         with tqdm(total=len(todo), unit="image", file=sys.stderr, disable=quiet) as progress:
             for start, chunk in _chunks(todo, args.chunk_size):
                 for line in _run_chunk(engine, chunk, start, api_key, task, args.annotate):
+                    line[SETTINGS_FIELD] = settings
                     tally.add(line)
-                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
-                out.flush()
+                    if output:
+                        output.write(line)
+                    else:
+                        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+                (output or sys.stdout).flush()
                 progress.update(len(chunk))
     finally:
-        if out is not sys.stdout:
-            out.close()
+        if output:
+            output.close()
     if not args.quiet:
-        skipped = len(set(paths)) - len(todo)
-        print(tally.summary() + (f", {skipped} already in {args.output}" if skipped else ""), file=sys.stderr)
+        print(tally.summary() + _resumed(len(paths) - len(todo), retried, args.output), file=sys.stderr)
     if todo and tally.failed == len(todo):
         print(f"error: every image failed ({tally.failed}); see error_message in the output", file=sys.stderr)
         return 1
     return 0
+
+
+def _resumed(skipped: int, retried: int, output: Optional[str]) -> str:
+    said = f", {skipped} already answered in {output}" if skipped else ""
+    return said + (f", {retried} that had failed sent again" if retried else "")
 
 
 class Tally:

@@ -62,8 +62,9 @@ def test_a_folder_gives_one_line_per_image_in_sorted_order(chat_server: ChatServ
     for line in lines:
         assert set(line) == {
             "image", "output", "structured_output", "predictions", "error_status", "error_message", "inference_id",
-            "input_tokens", "output_tokens",
+            "input_tokens", "output_tokens", "settings",
         }
+        assert line["settings"] == {"task_type": "caption", "model_version": "11B (Regular) - OpenRouter"}
         assert line["error_status"] is False and line["inference_id"]
         assert (line["input_tokens"], line["output_tokens"]) == (10, 3)  # the stand-in's usage
     assert len(chat_server.requests) == 3
@@ -277,3 +278,72 @@ def test_messages_number_images_across_the_run_not_the_chunk(chat_server: ChatSe
     assert code == 0
     lines = stdout_lines(capsys.readouterr().out)
     assert lines[2]["error_message"].startswith("images[2]: OpenRouter (HTTP 500): overloaded")
+
+
+def _failing_for(widths):
+    return lambda request: (
+        (500, {"error": {"message": "overloaded", "code": 500}})
+        if request.image().shape[1] in widths
+        else (200, chat_completion(f"{request.image().shape[1]}x{request.image().shape[0]}"))
+    )
+
+
+def test_a_rerun_retries_exactly_the_failed_images_and_replaces_their_lines(chat_server: ChatServer, tmp_path: Path, capsys) -> None:
+    folder = image_folder(tmp_path)  # 0.jpg 64 wide, 1.jpg 80, 2.jpg 100
+    output = tmp_path / "captions.jsonl"
+    command = ["run", *OPENROUTER, "--task", "caption", "--api-key", "k", "--max-retries", "0", "-o", str(output), str(folder)]
+    chat_server.responder = _failing_for({64, 100})  # the server is down for two images
+    assert main(command) == 0
+    assert [line["error_status"] for line in read_lines(output)] == [True, False, True]
+    chat_server.responder = _failing_for(set())  # ... and comes back
+    sent = len(chat_server.requests)
+
+    code = main(command)
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    widths = [chat_server.requests[i].image().shape[1] for i in range(sent, len(chat_server.requests))]
+    assert sorted(widths) == [64, 100]  # exactly the failed images, once each
+    lines = read_lines(output)
+    assert [Path(line["image"]).name for line in lines] == ["0.jpg", "1.jpg", "2.jpg"]  # one line each, in order
+    assert [line["output"] for line in lines] == ["64x48", "80x60", "100x50"]
+    assert not any(line["error_status"] for line in lines)
+    assert "1 already answered in" in captured.err and "2 that had failed sent again" in captured.err
+    assert main(command) == 0 and len(chat_server.requests) == sent + 2  # nothing left to send
+
+
+def test_an_output_written_with_other_settings_is_refused_and_force_starts_anew(chat_server: ChatServer, tmp_path: Path, capsys) -> None:
+    folder = image_folder(tmp_path, sizes=SIZES[:1])
+    output = tmp_path / "out.jsonl"
+    base = ["run", *OPENROUTER, "--api-key", "k", "-o", str(output), str(folder)]
+    assert main([*base, "--task", "caption"]) == 0
+    written = output.read_text()
+    sent = len(chat_server.requests)
+
+    code = main([*base, "--task", "detailed-caption"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{output} holds answers made with other settings (task_type: \"caption\" there, \"detailed-caption\" now)" in err
+    assert "--force" in err
+    assert output.read_text() == written and len(chat_server.requests) == sent  # untouched, nothing sent
+    assert main([*base, "--task", "detailed-caption", "--force"]) == 0
+    (line,) = read_lines(output)
+    assert line["settings"]["task_type"] == "detailed-caption"
+
+
+def test_a_file_left_with_two_lines_for_an_image_is_read_last_line_first_and_made_whole(chat_server: ChatServer, tmp_path: Path) -> None:
+    folder = image_folder(tmp_path, sizes=SIZES[:2])
+    output = tmp_path / "out.jsonl"
+    command = ["run", *OPENROUTER, "--task", "caption", "--api-key", "k", "-o", str(output), str(folder)]
+    assert main(command) == 0
+    first, second = read_lines(output)
+    failed = {**first, "error_status": True, "error_message": "images[0]: OpenRouter (HTTP 500): overloaded"}
+    # A run killed after appending, before its rewrite: an old failure, then the answer, then a cut line.
+    output.write_text("\n".join(json.dumps(line) for line in (failed, second, first)) + '\n{"image": "cut')
+    sent = len(chat_server.requests)
+
+    assert main(command) == 0
+
+    assert len(chat_server.requests) == sent  # the last line of each image says it was answered
+    assert read_lines(output) == [first, second]
