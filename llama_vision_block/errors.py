@@ -71,8 +71,15 @@ class ProviderError(ImageError, RuntimeError):
         self.provider_message = message
         # Seconds the server asked us to wait (Retry-After), if it said.
         self.retry_after = retry_after
+        # How many attempts ended in this error; `retries.call_with_retries` counts them.
+        self.attempts = 1
         status = f" (HTTP {status_code})" if status_code is not None else ""
         super().__init__(f"{provider}{status}: {message}")
+
+    def for_image(self, name: str) -> str:
+        """The message for the image, saying how many attempts were made when there were several."""
+        said = super().for_image(name)
+        return f"{said} (after {self.attempts} attempts)" if self.attempts > 1 else said
 
     @property
     def retryable(self) -> bool:

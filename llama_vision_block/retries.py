@@ -52,6 +52,7 @@ def call_with_retries(
             return call()
         except ProviderError as error:
             if not error.retryable or retry_number == policy.max_retries:
+                error.attempts = retry_number + 1
                 raise
             wait = policy.delay(retry_number, error.retry_after)
             logger.info(

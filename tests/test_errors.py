@@ -41,4 +41,7 @@ def test_what_stops_the_step_and_what_costs_one_image():
 
 def test_each_image_error_writes_its_own_message():
     assert ProviderError("Ollama", "bad", 400).for_image("images[2]") == "images[2]: Ollama (HTTP 400): bad"
+    retried = ProviderError("Ollama", "overloaded", 503)
+    retried.attempts = 4
+    assert retried.for_image("images[2]") == "images[2]: Ollama (HTTP 503): overloaded (after 4 attempts)"
     assert InvalidImageError("images[2] is empty").for_image("images[2]") == "images[2] is empty"

@@ -50,7 +50,7 @@ def test_gives_up_after_max_retries_and_says_what_happened(chat_server):
 
     assert len(chat_server.requests) == 3
     assert outputs["error_status"] is True and outputs["output"] == ""
-    assert outputs["error_message"] == "images[0]: OpenRouter (HTTP 503): Service Unavailable"
+    assert outputs["error_message"] == "images[0]: OpenRouter (HTTP 503): Service Unavailable (after 3 attempts)"
 
 
 @pytest.mark.parametrize("status", [400, 413, 422])
