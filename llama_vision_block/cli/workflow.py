@@ -130,8 +130,59 @@ def workflow_command(args: argparse.Namespace) -> int:
     definition = _load_definition(args.workflow)
     parameters = _parameters(args, definition)
     args.secrets.extend(value for name, value in parameters.items() if "key" in name.lower() and isinstance(value, str))
-    engine = compile_workflow(definition)
+    watched, watches = watch_llama_steps(definition)
+    engine = compile_workflow(watched)
     outputs = engine.run(runtime_parameters=parameters, serialize_results=True)
+    failures, all_failed = llama_failures(outputs, watches)
     json.dump(to_json_value(outputs), sys.stdout, indent=args.indent or None, ensure_ascii=False)
     sys.stdout.write("\n")
+    for failure in failures:
+        sys.stderr.write(f"error: {failure}\n")
+    if all_failed:
+        sys.stderr.write(f"error: every image failed in step(s) {', '.join(all_failed)}\n")
+        return 1
     return 0
+
+
+# Outputs added to see every Llama step's errors, whatever the workflow outputs;
+# taken out of the results before they are printed.
+_WATCH = "__llama_vision_watch__"
+
+
+def watch_llama_steps(definition: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, str]]:
+    """The definition with an output of each Llama step's `error_message`, and
+    which step each added output watches."""
+    from llama_vision_block.manifest import BLOCK_TYPE, SEED_BLOCK_TYPE
+
+    watches = {
+        f"{_WATCH}{step['name']}": step["name"]
+        for step in definition.get("steps", [])
+        if isinstance(step, dict) and step.get("type") in (BLOCK_TYPE, SEED_BLOCK_TYPE) and isinstance(step.get("name"), str)
+    }
+    outputs = [*definition.get("outputs", [])] + [
+        {"type": "JsonField", "name": name, "selector": f"$steps.{step}.error_message"} for name, step in watches.items()
+    ]
+    return {**definition, "outputs": outputs}, watches
+
+
+def llama_failures(results: List[Dict[str, Any]], watches: Dict[str, str]) -> Tuple[List[str], List[str]]:
+    """Takes the watched outputs out of `results`: a line for each image a Llama
+    step answered with an error, and the steps that failed every image."""
+    lines: List[str] = []
+    messages: Dict[str, List[str]] = {step: [] for step in watches.values()}
+    for index, result in enumerate(results):
+        for name, step in watches.items():
+            for message in _flat(result.pop(name, None)):
+                messages[step].append(message)
+                if message:
+                    lines.append(f"step '{step}', image {index}: {message}")
+    all_failed = [step for step, said in messages.items() if said and all(said)]
+    return lines, all_failed
+
+
+def _flat(value: Any) -> List[str]:
+    """Error messages of a step's output, one per image however deeply nested
+    (a step after a crop gives a list per input image)."""
+    if isinstance(value, list):
+        return [message for item in value for message in _flat(item)]
+    return [] if value is None else [str(value)]

@@ -136,3 +136,52 @@ def test_build_app_serves_workflows(subprocesses) -> None:
     assert code == 0, out[-3000:]
     (line,) = [line for line in out.splitlines() if line.startswith("ROUTES")]
     assert "'/workflows/run'" in line
+
+
+def _captions_only(tmp_path: Path, server: ChatServer) -> Path:
+    """A workflow that outputs only the caption: no error_status, no error_message."""
+    definition = {
+        "version": "1.0",
+        "inputs": [{"type": "WorkflowImage", "name": "image"}],
+        "steps": [{
+            "type": "roboflow_core/llama_3_2_vision@v1", "name": "captioner", "images": "$inputs.image",
+            "task_type": "caption", "model_version": "11B - OpenAI-compatible server", "base_url": server.base_url,
+            "max_retries": 0,
+        }],
+        "outputs": [{"type": "JsonField", "name": "caption", "selector": "$steps.captioner.output"}],
+    }
+    path = tmp_path / "captions.json"
+    path.write_text(json.dumps(definition))
+    return path
+
+
+@pytest.mark.parametrize("failing_widths, code", [({64, 80}, 1), ({80}, 0)])
+def test_workflow_names_each_image_a_llama_step_failed_and_exits_1_when_it_failed_them_all(
+    tmp_path: Path, capsys, failing_widths, code
+) -> None:
+    from support.chat_server import chat_completion
+    from support.images import make_image
+    import cv2
+
+    server = ChatServer(responder=lambda request: (
+        (500, {"error": {"message": "overloaded", "code": 500}})
+        if request.image().shape[1] in failing_widths else (200, chat_completion("a sign"))
+    )).start()
+    images = []
+    for index, width in enumerate((64, 80)):
+        images.append(tmp_path / f"{index}.jpg")
+        cv2.imwrite(str(images[-1]), make_image(width, 48, seed=index))
+    try:
+        result = main(["workflow", str(_captions_only(tmp_path, server)), *[f"--image=image={path}" for path in images]])
+    finally:
+        server.stop()
+
+    captured = capsys.readouterr()
+    assert result == code
+    outputs = json.loads(captured.out)
+    assert [set(item) for item in outputs] == [{"caption"}, {"caption"}]  # the workflow's own outputs only
+    failed = [index for index, width in enumerate((64, 80)) if width in failing_widths]
+    for index in failed:
+        assert f"error: step 'captioner', image {index}: images[{index}]: OpenAI-compatible server (HTTP 500): overloaded" in captured.err
+    assert captured.err.count("error: step 'captioner'") == len(failed)
+    assert ("every image failed in step(s) captioner" in captured.err) is (code == 1)
