@@ -80,10 +80,17 @@ def _json_or_text(text: str) -> Any:
         return text
 
 
+# Where `run` chooses differently from the manifest's one default value.
+_RUN_DEFAULTS = {
+    "model_version": "the live provider that the options or the environment set up, see below",
+    "max_tokens": "the task's: 500, and 6144 for object-detection",
+}
+
+
 def _help_text(prop: str, schema: Dict[str, Any]) -> str:
     description = " ".join(str(schema.get("description", "")).split())
     first = description.split(". ")[0].rstrip(".")
-    default = schema.get("default")
+    default = _RUN_DEFAULTS.get(prop, schema.get("default"))
     extra = f" (default: {default})" if default not in (None, False) else ""
     text = f"`{prop}`: {first}{extra}"
     return text.replace("%", "%%")
