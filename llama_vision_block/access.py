@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 from urllib.parse import urlsplit
 
-from llama_vision_block.errors import ConfigurationError
+from llama_vision_block.errors import ConfigurationError, RefusedByOperator
 
 ALLOWED_BASE_URLS_ENV = "OPENAI_COMPATIBLE_ALLOWED_BASE_URLS"
 MODEL_ROOTS_ENV = "LLAMA_VISION_MODEL_ROOTS"
@@ -63,7 +63,7 @@ def check_base_url(url: str) -> str:
         )
     allowed = allowed_base_urls()
     if allowed is not None and url.rstrip("/") not in allowed:
-        raise ConfigurationError(
+        raise RefusedByOperator(
             "`base_url` is not one of the servers this server's operator allows; the "
             f"operator lists them in {ALLOWED_BASE_URLS_ENV} (`*` allows any)."
         )
@@ -81,7 +81,7 @@ def check_model_path(path: Path) -> Path:
     for root in roots:
         if path.is_relative_to(Path(root).expanduser().resolve()):
             return path
-    raise ConfigurationError(
+    raise RefusedByOperator(
         "`model_path` is outside the folders this server's operator allows; the "
         f"operator lists them in {MODEL_ROOTS_ENV}. Leave `model_path` unset to use "
         "the server's own model."
@@ -92,7 +92,7 @@ def check_device(device: str) -> str:
     """`device` (a step's `device`, as given) if the operator allows it."""
     allowed = _listed(ALLOWED_DEVICES_ENV)
     if allowed is not None and device.strip().lower() not in {item.lower() for item in allowed}:
-        raise ConfigurationError(
+        raise RefusedByOperator(
             "`device` is not one this server's operator allows; the operator lists "
             f"them in {ALLOWED_DEVICES_ENV}. Leave `device` unset for the automatic choice."
         )

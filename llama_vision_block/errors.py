@@ -28,7 +28,17 @@ class ImageError(LlamaVisionError):
 
 
 class ConfigurationError(StepError, ValueError):
-    """A step property has a value the block cannot work with."""
+    """A step property has a value the block cannot work with: the caller's
+    mistake, which an HTTP server answers with `http_status`."""
+
+    http_status = 400
+
+
+class RefusedByOperator(ConfigurationError):
+    """The step names something (a server, a model path, a device) that the
+    operator's settings do not allow callers to name."""
+
+    http_status = 403
 
 
 class InvalidImageError(ImageError, ValueError):

@@ -273,7 +273,8 @@ def test_serve_gives_callers_no_way_to_probe_the_servers_disk_devices_or_network
     finally:
         internal.stop()
     statuses = {status for status, _ in answers}
-    assert statuses == {500}
+    assert statuses == {403}  # the caller's mistake, not a server fault (clients retry 500s)
+    assert device[0] == network[0] == 403
     for (status, text), path in zip(answers, probes):
         assert MODEL_ROOTS_ENV in text
         assert path not in text, text
@@ -281,4 +282,24 @@ def test_serve_gives_callers_no_way_to_probe_the_servers_disk_devices_or_network
     assert len({text.replace(path, "") for (_, text), path in zip(answers, probes)}) == 1
     assert ALLOWED_DEVICES_ENV in device[1]
     assert ALLOWED_BASE_URLS_ENV in network[1]
+    assert internal.requests == []
+
+
+def test_serve_answers_a_refused_base_url_with_403_and_one_log_line(tmp_path):
+    internal = _internal_service()
+    log = tmp_path / "server.log"
+    try:
+        with running_server(log_file=log) as server:
+            status, text = _post(server, _compatible_step(base_url=f"{internal.origin}/v1"))
+            wrong = _post(server, {**_compatible_step(base_url=f"{internal.origin}/v1"), "base_url": "ftp://x/v1"})
+            server_log = log.read_text()
+    finally:
+        internal.stop()
+    assert status == 403 and ALLOWED_BASE_URLS_ENV in text
+    assert "`base_url` is not one of the servers this server's operator allows" in text
+    assert wrong[0] == 400 and "must be an HTTP(S) URL" in wrong[1]
+    # One log entry per refused request, no traceback (inference's console handler
+    # wraps a long entry over several lines).
+    assert "Traceback" not in server_log and "File \"" not in server_log
+    assert server_log.count("ClientCausedStepExecutionErro") == 2, server_log
     assert internal.requests == []

@@ -107,6 +107,9 @@ def build_app(offline: Optional[bool] = None) -> Any:
     from inference.core.registries.roboflow import RoboflowModelRegistry
     from inference.models.utils import ROBOFLOW_MODEL_TYPES
 
+    from llama_vision_block.cli import server_errors
+
+    server_errors.install()  # a caller's mistake is a 4xx, not a server fault
     model_manager = ModelManager(model_registry=RoboflowModelRegistry(ROBOFLOW_MODEL_TYPES))
     with _landing_page_dirs():
         return HttpInterface(model_manager).app

@@ -17,7 +17,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 STARTUP_LIMIT_S = 180
 
@@ -32,16 +32,17 @@ def serve(port: int) -> None:
 
 
 @contextlib.contextmanager
-def running_server(**settings: str) -> Iterator[str]:
+def running_server(log_file: Optional[Path] = None, **settings: str) -> Iterator[str]:
     """Yields the server's URL once it answers /info; `settings` are the operator's
-    environment variables (the server starts closed to callers without them)."""
+    environment variables (the server starts closed to callers without them). The
+    server's log goes to `log_file` when given."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with tempfile.TemporaryDirectory() as workdir:
         for static in ("inference/landing/out/static", "inference/landing/out/_next/static"):
             (Path(workdir) / static).mkdir(parents=True)
-        log = open(Path(workdir) / "server.log", "w+")
+        log = open(log_file or Path(workdir) / "server.log", "w+")
         from llama_vision_block.cli.serve import OFFLINE_LATCH_ENV
 
         env = {**os.environ, "OFFLINE_MODE": "true", "WORKFLOWS_PLUGINS": "llama_vision_block", **settings}
