@@ -18,6 +18,16 @@ RECORD_FIELDS = (
 )
 
 
+# What a confidence and a pixel coordinate mean, without float32's noise
+# (0.800000011920929, 1200.0001220703125).
+CONFIDENCE_DIGITS = 4
+PIXEL_DIGITS = 2
+
+
+def _rounded(value: Any, digits: int) -> float:
+    return round(float(value), digits)
+
+
 def detections_to_list(detections: Any) -> List[Dict[str, Any]]:
     """sv.Detections as [{"class_name", "class_id", "confidence", "xyxy"}, ...]."""
     names = detections.data.get("class_name") if detections.data else None
@@ -29,8 +39,8 @@ def detections_to_list(detections: Any) -> List[Dict[str, Any]]:
             {
                 "class_name": str(names[index]) if names is not None else None,
                 "class_id": int(class_id) if class_id is not None else None,
-                "confidence": float(confidence) if confidence is not None else None,
-                "xyxy": [float(value) for value in detections.xyxy[index]],
+                "confidence": _rounded(confidence, CONFIDENCE_DIGITS) if confidence is not None else None,
+                "xyxy": [_rounded(value, PIXEL_DIGITS) for value in detections.xyxy[index]],
             }
         )
     return items
@@ -76,3 +86,23 @@ def failed_record(image_path: str, message: str) -> Dict[str, Any]:
         "input_tokens": None,
         "output_tokens": None,
     }
+
+
+def save_images(value: Any, directory: str, name: str) -> Any:
+    """`value` (serialised workflow outputs) with each base64 image written to a file
+    in `directory` and replaced by {"type": "file", "path": ...}; a file is named
+    `name`, then the output (and list position) that holds it: `0.visualization.jpg`."""
+    import base64
+    import os
+
+    if isinstance(value, dict) and value.get("type") == "base64" and isinstance(value.get("value"), str):
+        os.makedirs(directory, exist_ok=True)
+        path = os.path.join(directory, f"{name}.jpg")
+        with open(path, "wb") as file:
+            file.write(base64.b64decode(value["value"]))
+        return {"type": "file", "path": path}
+    if isinstance(value, dict):
+        return {key: save_images(item, directory, f"{name}.{key}") for key, item in value.items()}
+    if isinstance(value, list):
+        return [save_images(item, directory, f"{name}.{index}") for index, item in enumerate(value)]
+    return value

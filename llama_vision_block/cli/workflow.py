@@ -45,6 +45,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--image", action="append", default=[], type=_pair("--image"), metavar="NAME=PATH", help="an image input")
     parser.add_argument("--param", action="append", default=[], type=_pair("--param"), metavar="NAME=VALUE", help="any other input")
     parser.add_argument("--indent", type=int, default=2, help="JSON indentation (default 2; 0 for one line)")
+    parser.add_argument("--save-images", metavar="DIR", help="write image outputs to files in DIR and put their paths in the JSON, instead of base64")
     parser.set_defaults(handler=workflow_command)
 
 
@@ -125,7 +126,7 @@ def llama_model_versions(definition: Dict[str, Any], parameters: Dict[str, Any])
 
 def workflow_command(args: argparse.Namespace) -> int:
     from llama_vision_block.cli.engine import compile_workflow
-    from llama_vision_block.cli.serialize import to_json_value
+    from llama_vision_block.cli.serialize import save_images, to_json_value
 
     definition = _load_definition(args.workflow)
     parameters = _parameters(args, definition)
@@ -134,7 +135,10 @@ def workflow_command(args: argparse.Namespace) -> int:
     engine = compile_workflow(watched)
     outputs = engine.run(runtime_parameters=parameters, serialize_results=True)
     failures, all_failed = llama_failures(outputs, watches)
-    json.dump(to_json_value(outputs), sys.stdout, indent=args.indent or None, ensure_ascii=False)
+    printed = to_json_value(outputs)
+    if args.save_images:
+        printed = [save_images(result, args.save_images, f"{index}") for index, result in enumerate(printed)]
+    json.dump(printed, sys.stdout, indent=args.indent or None, ensure_ascii=False)
     sys.stdout.write("\n")
     for failure in failures:
         sys.stderr.write(f"error: {failure}\n")

@@ -289,8 +289,8 @@ def _to_detections(raw: List[_Raw], width: float, height: float) -> Parsed[sv.De
     kept = [entry for entry, flag in zip(raw, keep) if flag]
     return Parsed(
         sv.Detections(
-            xyxy=clipped[keep].astype(np.float32),
-            confidence=np.array([entry[6] for entry in kept], dtype=np.float32),
+            xyxy=clipped[keep],
+            confidence=np.array([entry[6] for entry in kept], dtype=np.float64),
             class_id=np.array([entry[1] for entry in kept], dtype=int),
             data={"class_name": np.array([entry[0] for entry in kept], dtype=str)},
         )
@@ -312,8 +312,8 @@ def _outside_error(outside: int, total: int, width: float, height: float) -> Par
 
 def _empty() -> sv.Detections:
     return sv.Detections(
-        xyxy=np.zeros((0, 4), dtype=np.float32),
-        confidence=np.zeros(0, dtype=np.float32),
+        xyxy=np.zeros((0, 4), dtype=np.float64),
+        confidence=np.zeros(0, dtype=np.float64),
         class_id=np.zeros(0, dtype=int),
         data={"class_name": np.array([], dtype=str)},
     )

@@ -185,3 +185,26 @@ def test_workflow_names_each_image_a_llama_step_failed_and_exits_1_when_it_faile
         assert f"error: step 'captioner', image {index}: images[{index}]: OpenAI-compatible server (HTTP 500): overloaded" in captured.err
     assert captured.err.count("error: step 'captioner'") == len(failed)
     assert ("every image failed in step(s) captioner" in captured.err) is (code == 1)
+
+
+def test_workflow_save_images_writes_image_outputs_to_files(cloudflare, tmp_path: Path, capsys) -> None:
+    cloudflare.reply = lambda request: '{"detections": [{"class": "car", "box": [0.125, 0.54, 0.42, 0.83], "confidence": 0.8}]}'
+    definition = json.loads((REPO / "examples/workflows/object_detection.json").read_text())
+    images = tmp_path / "images"
+
+    code = main([
+        "workflow", str(REPO / "examples/workflows/object_detection.json"),
+        "--image", f"image={REPO / 'examples/images/street_sign.jpg'}", "--save-images", str(images),
+    ])
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    (outputs,) = json.loads(captured.out)
+    image_outputs = [name for name, value in outputs.items() if isinstance(value, dict) and value.get("type") == "file"]
+    assert image_outputs, outputs  # the example draws the boxes on the image
+    for name in image_outputs:
+        path = Path(outputs[name]["path"])
+        assert path.parent == images and path.name == f"0.{name}.jpg" and path.stat().st_size > 1000
+    assert "base64" not in captured.out
+    assert outputs["predictions"]["predictions"][0]["confidence"] == 0.8  # not 0.800000011920929
+    assert len(definition["outputs"]) == len(outputs)

@@ -128,8 +128,8 @@ def test_detections_are_serialised_and_drawn(tmp_path: Path, monkeypatch, capsys
     (line,) = stdout_lines(captured.out)
     (detection,) = line["predictions"]
     assert detection["class_name"] == "car" and detection["class_id"] == 0
-    assert detection["confidence"] == pytest.approx(0.9)
-    assert detection["xyxy"] == pytest.approx([20, 20, 100, 60], abs=1)
+    assert detection["confidence"] == 0.9  # as the model wrote it, no float32 noise
+    assert detection["xyxy"] == [20.0, 20.0, 100.0, 60.0]  # whole pixels, as inference builds boxes
     assert cv2.imread(str(tmp_path / "drawn" / "street.png")) is not None
 
 

@@ -19,7 +19,7 @@ def boxes(reply: str, classes=CLASSES, size=SIZE):
 
 def test_fractions_are_scaled_to_pixels() -> None:
     detections = boxes('{"detections": [{"class": "car", "box": [0.1, 0.2, 0.5, 0.6], "confidence": 0.8}]}')
-    assert detections.xyxy.dtype == np.float32
+    assert detections.xyxy.dtype == np.float64  # the numbers as read: no float32 noise (0.800000011920929)
     np.testing.assert_allclose(detections.xyxy, [[20, 20, 100, 60]])
     np.testing.assert_allclose(detections.confidence, [0.8])
     assert detections.class_id.tolist() == [0]
