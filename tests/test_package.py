@@ -9,18 +9,22 @@ import pytest
 import llama_vision_block
 
 HEAVY = ("inference", "torch", "cv2", "transformers")
-PROBE = f"""
+PROBE = """
 import sys, warnings
 warnings.simplefilter("always")
 import llama_vision_block, llama_vision_block.cli
 from llama_vision_block.cli import main
-code = main(["--help"])
-print("HEAVY", sorted(m for m in {HEAVY!r} if m in sys.modules), code)
+code = main({argv!r})
+print("HEAVY", sorted(m for m in {heavy!r} if m in sys.modules), code)
 """
 
 
-def test_importing_the_package_and_the_cli_help_load_no_heavy_dependency():
-    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120)
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["run", "--help"], ["workflow", "--help"], ["serve", "--help"], ["describe", "--help"], ["describe"]]
+)
+def test_the_package_every_help_and_describe_load_no_heavy_dependency(argv):
+    probe = PROBE.format(argv=argv, heavy=HEAVY)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "HEAVY [] 0"
     assert "Warning" not in done.stderr  # no dependency's warning, even with every filter open

@@ -1,11 +1,22 @@
-"""`llama-vision describe`: the block's manifest schema and outputs as JSON."""
+"""`llama-vision describe`: the block's manifest schema and outputs as JSON.
+
+They are read from a snapshot kept in the package (`block_description.json`), so
+`describe` and every `--help` (whose options are the manifest's properties)
+answer without importing the Workflows engine. `python -m
+llama_vision_block.cli.describe` writes the snapshot from the live manifest; a
+test fails when it is stale.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Dict
+
+SNAPSHOT = Path(__file__).with_name("block_description.json")
 
 DESCRIPTION = "Print the block's manifest JSON schema and its outputs (name -> kinds) as JSON."
 EPILOG = """examples:
@@ -23,10 +34,17 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=describe_command)
 
 
+@lru_cache(maxsize=1)
 def description() -> Dict[str, Any]:
+    """The block's type, manifest schema and outputs, from the snapshot."""
+    return json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+
+
+def live_description() -> Dict[str, Any]:
+    """The same, read from the manifest itself (imports the engine)."""
     from llama_vision_block.manifest import BLOCK_TYPE, SEED_BLOCK_TYPE, BlockManifest
 
-    return {
+    described = {
         "type": BLOCK_TYPE,
         "also_answers_to": [SEED_BLOCK_TYPE],
         "schema": BlockManifest.model_json_schema(),
@@ -35,9 +53,14 @@ def description() -> Dict[str, Any]:
             for output in BlockManifest.describe_outputs()
         },
     }
+    return json.loads(json.dumps(described, default=str))
 
 
 def describe_command(args: argparse.Namespace) -> int:
-    json.dump(description(), sys.stdout, indent=args.indent or None, default=str)
+    json.dump(description(), sys.stdout, indent=args.indent or None)
     sys.stdout.write("\n")
     return 0
+
+
+if __name__ == "__main__":
+    SNAPSHOT.write_text(json.dumps(live_description(), indent=1) + "\n", encoding="utf-8")

@@ -1,8 +1,9 @@
 """Command-line options derived from the block's manifest, one per property.
 
-The options are read from `BlockManifest.model_json_schema()` and `model_fields`,
-so a property added to the manifest later becomes an option without touching the
-CLI: `task_type` is `--task`, every other `some_name` is `--some-name`.
+The options are read from the manifest's JSON schema, as the package's snapshot of
+it holds it (`describe.description()`: no engine import, so `--help` is fast), so a
+property added to the manifest later becomes an option without touching the CLI:
+`task_type` is `--task`, every other `some_name` is `--some-name`.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ NO_PROVIDER_MESSAGE = (
 
 def property_names() -> List[str]:
     """The block properties the CLI offers as options, in manifest order."""
-    from llama_vision_block.manifest import BlockManifest
+    from llama_vision_block.cli.describe import description
 
-    return [name for name in BlockManifest.model_fields if name not in NOT_OPTIONS]
+    return [name for name in description()["schema"]["properties"] if name not in NOT_OPTIONS]
 
 
 def option_name(prop: str) -> str:
@@ -98,9 +99,9 @@ def _help_text(prop: str, schema: Dict[str, Any]) -> str:
 
 def add_block_options(parser: argparse.ArgumentParser) -> None:
     """One option per manifest property; unset options are left out of the step."""
-    from llama_vision_block.manifest import BlockManifest
+    from llama_vision_block.cli.describe import description
 
-    schema = BlockManifest.model_json_schema()["properties"]
+    schema = description()["schema"]["properties"]
     group = parser.add_argument_group("block properties (see docs/block.md)")
     for prop in property_names():
         prop_schema = schema.get(prop, {})

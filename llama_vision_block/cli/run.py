@@ -132,11 +132,13 @@ def run_command(args: argparse.Namespace) -> int:
     output = OutputFile(args.output, settings, force=args.force) if args.output else None
     todo = output.pending(paths) if output else paths
     retried = output.failed_before(todo) if output else 0
+    quiet = args.quiet or not sys.stderr.isatty()  # no bar and no notes for a script
+    if todo and not quiet:  # the engine takes seconds to load: say so at once
+        print(f"llama-vision run: {len(todo)} image(s) to send to {args.model_version}; loading the Workflows engine ...", file=sys.stderr, flush=True)
     engine = compile_workflow(_workflow(step)) if todo else None
     task = step.get("task_type", "unconstrained")
     from tqdm import tqdm
 
-    quiet = args.quiet or not sys.stderr.isatty()
     tally = Tally()
     try:
         with tqdm(total=len(todo), unit="image", file=sys.stderr, disable=quiet) as progress:
@@ -144,6 +146,7 @@ def run_command(args: argparse.Namespace) -> int:
                 for line in _run_chunk(engine, chunk, start, api_key, task, args.annotate):
                     line[SETTINGS_FIELD] = settings
                     tally.add(line)
+                    progress.set_postfix_str(tally.so_far(), refresh=False)
                     if output:
                         output.write(line)
                     else:
@@ -182,6 +185,10 @@ class Tally:
             self.output_tokens += counts[1]
         elif not line["error_status"]:
             self.uncounted += 1  # answered, but the provider gave no counts
+
+    def so_far(self) -> str:
+        """The progress bar's note: errors and tokens so far."""
+        return f"{self.failed} error(s), {self.input_tokens}+{self.output_tokens} tokens"
 
     def summary(self) -> str:
         tokens = f"tokens: {self.input_tokens} in, {self.output_tokens} out"

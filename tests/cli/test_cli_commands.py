@@ -208,3 +208,9 @@ def test_workflow_save_images_writes_image_outputs_to_files(cloudflare, tmp_path
     assert "base64" not in captured.out
     assert outputs["predictions"]["predictions"][0]["confidence"] == 0.8  # not 0.800000011920929
     assert len(definition["outputs"]) == len(outputs)
+
+
+def test_the_manifest_snapshot_that_help_and_describe_read_is_the_live_manifest() -> None:
+    from llama_vision_block.cli.describe import description, live_description
+
+    assert description() == live_description(), "stale: run `.venv/bin/python -m llama_vision_block.cli.describe`"

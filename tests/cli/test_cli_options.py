@@ -8,6 +8,7 @@ from typing import Optional
 import cv2
 import pytest
 
+import llama_vision_block.cli.describe as describe_module
 import llama_vision_block.manifest as manifest_module
 from llama_vision_block.cli import build_parser, main
 from llama_vision_block.cli.options import step_properties
@@ -48,6 +49,8 @@ def test_a_property_added_to_the_manifest_becomes_an_option(monkeypatch, capsys)
         new_knob: Optional[int] = None
 
     monkeypatch.setattr(manifest_module, "BlockManifest", Extended)
+    # The options read the manifest's snapshot; regenerated, it holds the new property.
+    monkeypatch.setattr(describe_module, "description", describe_module.live_description)
     assert "--new-knob" in run_help(capsys)
     args = build_parser().parse_args(["run", "--task", "ocr", "--new-knob", "7", "x.jpg"])
     assert step_properties(args) == {"task_type": "ocr", "new_knob": 7}
