@@ -34,6 +34,7 @@ from llama_vision_block.providers import (
 )
 from llama_vision_block.providers.base import from_step, provider_settings
 from llama_vision_block.results import Interpreter, failure_outputs, reply_outputs
+from llama_vision_block.reachability import StepGate
 from llama_vision_block.retries import RetryPolicy, call_with_retries
 from llama_vision_block.schemas import ReplyCheck, ResponseSchema, check_reply, response_schema
 from llama_vision_block.tasks import task_spec
@@ -72,8 +73,10 @@ class LlamaVisionBlockV1(WorkflowBlock):
             output_structure=properties["output_structure"],
             max_tokens=generation.max_tokens,
         )
+        backend = create_backend(variant, settings, generation)
         ask = ImageQuestion(
-            backend=create_backend(variant, settings, generation),
+            backend=backend,
+            gate=StepGate(backend.endpoint, connect_timeout_s=settings.request_timeout),
             prompt=task.build_prompt(
                 prompt=properties["prompt"],
                 classes=properties["classes"],
@@ -115,6 +118,8 @@ class ImageQuestion:
     """Asks the step's question about one image and returns that image's outputs."""
 
     backend: Backend
+    # One image checks a new endpoint can be reached; unreachable, the rest fail at once.
+    gate: StepGate
     prompt: Prompt
     generation: Generation
     constraint: Optional[ResponseSchema]
@@ -137,7 +142,9 @@ class ImageQuestion:
                 generation=self.generation,
                 response_schema=self.constraint,
             )
-            reply = call_with_retries(lambda: self.backend.complete(request), self.retry_policy)
+            reply = self.gate.ask(
+                name, lambda policy: call_with_retries(lambda: self.backend.complete(request), policy), self.retry_policy
+            )
         except StepError:
             raise
         except ImageError as error:

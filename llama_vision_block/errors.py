@@ -106,6 +106,26 @@ class TransientProviderError(ProviderError):
     """A rate limit, an overload, a timeout or a dropped connection: retried."""
 
 
+class UnreachableError(TransientProviderError):
+    """No connection could be made to the provider's endpoint at all (refused,
+    no such host, no answer to connect): no other image would fare better."""
+
+    # How its message begins, and so the message of every image it cost.
+    PHRASE = "could not connect to"
+
+    def __init__(self, provider: str, endpoint: str) -> None:
+        super().__init__(provider, f"{self.PHRASE} {endpoint}", retryable=True)
+        self.endpoint = endpoint  # the URL the connection was for
+
+    def not_attempted(self, image: str) -> "NotAttempted":
+        """The error for an image of the same step that was not sent because of this one."""
+        return NotAttempted(self.provider, f"{self.provider_message} (not attempted: {image} found it unreachable)")
+
+
+class NotAttempted(ProviderError):
+    """An image not sent: its endpoint had just been found unreachable."""
+
+
 class StepProviderError(ProviderError, StepError):
     """A rejected key, an unknown model, a licence not accepted: stops the step."""
 

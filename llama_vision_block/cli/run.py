@@ -8,6 +8,7 @@ import sys
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from llama_vision_block.cli.errors import CliError, UsageError
+from llama_vision_block.errors import UnreachableError
 from llama_vision_block.cli.options import (
     add_block_options,
     default_model_version,
@@ -153,11 +154,21 @@ def run_command(args: argparse.Namespace) -> int:
                         sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
                 (output or sys.stdout).flush()
                 progress.update(len(chunk))
+                if tally.all_unreachable():
+                    left = todo[start + len(chunk):]
+                    break
+            else:
+                left = []
     finally:
         if output:
             output.close()
     if not args.quiet:
         print(tally.summary() + _resumed(len(paths) - len(todo), retried, args.output), file=sys.stderr)
+    if left:  # nothing could be reached: the rest would fail the same way
+        shown = ", ".join(left[:5]) + (", ..." if len(left) > 5 else "")
+        print(f"error: stopped, nothing could be reached ({tally.first_error}); "
+              f"{len(left)} image(s) not attempted: {shown}", file=sys.stderr)
+        return 1
     if todo and tally.failed == len(todo):
         print(f"error: every image failed ({tally.failed}); see error_message in the output", file=sys.stderr)
         return 1
@@ -173,12 +184,20 @@ class Tally:
     """What a run cost: images, failures and the tokens the provider reported."""
 
     def __init__(self) -> None:
-        self.images = self.failed = self.uncounted = 0
+        self.images = self.failed = self.uncounted = self.unreachable = 0
         self.input_tokens = self.output_tokens = 0
+        self.first_error = ""
+
+    def all_unreachable(self) -> bool:
+        """Whether every image so far failed because no connection could be made."""
+        return self.images > 0 and self.unreachable == self.images
 
     def add(self, line: Dict[str, Any]) -> None:
         self.images += 1
         self.failed += bool(line["error_status"])
+        message = line.get("error_message") or ""
+        self.unreachable += UnreachableError.PHRASE in message
+        self.first_error = self.first_error or message
         counts = (line.get("input_tokens"), line.get("output_tokens"))
         if all(isinstance(count, int) for count in counts):
             self.input_tokens += counts[0]

@@ -143,6 +143,9 @@ class Backend(Protocol):
     They make one attempt: retrying is `retries.call_with_retries`'s job.
     """
 
+    # The URL its requests go to, as its `UnreachableError`s name it; None in process.
+    endpoint: Optional[str]
+
     def complete(self, request: VisionRequest) -> Reply:
         """Returns the reply, or raises `ProviderError` (marked retryable if transient)."""
         ...

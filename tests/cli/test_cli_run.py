@@ -347,3 +347,52 @@ def test_a_file_left_with_two_lines_for_an_image_is_read_last_line_first_and_mad
 
     assert len(chat_server.requests) == sent  # the last line of each image says it was answered
     assert read_lines(output) == [first, second]
+
+
+def _closed_port() -> int:
+    server = ChatServer().start()
+    port = int(server.origin.rsplit(":", 1)[1])
+    server.stop()  # nothing listens there now: connections are refused
+    return port
+
+
+def test_an_unreachable_endpoint_costs_one_attempt_per_step_and_stops_the_run(tmp_path: Path, capsys) -> None:
+    port = _closed_port()
+    url = f"http://127.0.0.1:{port}/v1"
+    folder = image_folder(tmp_path, sizes=[(32 + i, 24) for i in range(40)])
+    output = tmp_path / "out.jsonl"
+    command = [
+        "run", "--task", "caption", "--model-version", "11B - OpenAI-compatible server", "--base-url", url,
+        "--max-retries", "1", "-o", str(output), str(folder),
+    ]
+
+    assert main(command) == 1
+
+    err = capsys.readouterr().err
+    lines = read_lines(output)
+    assert len(lines) == 16  # the first step (a chunk of 16); the others were not sent
+    attempted = [line for line in lines if "not attempted" not in line["error_message"]]
+    (first,) = attempted  # one image asked the endpoint, with its retries
+    assert first["error_message"].endswith(f"OpenAI-compatible server: could not connect to {url} (after 2 attempts)")
+    finder = first["error_message"].split(":")[0]
+    for line in lines:
+        if line is not first:
+            assert line["error_message"].endswith(f"could not connect to {url} (not attempted: {finder} found it unreachable)")
+    assert "error: stopped, nothing could be reached" in err and "24 image(s) not attempted: " in err
+
+    # The process remembers the endpoint: the next run's step tries it once, without retries.
+    assert main(command) == 1
+    lines = read_lines(output)
+    (first,) = [line for line in lines if "not attempted" not in line["error_message"]]
+    assert first["error_message"].endswith(f"could not connect to {url}")
+    capsys.readouterr()
+
+    # The server comes back: the next run sends every image and each is answered.
+    server = ChatServer(base_path="/v1", port=port).start()
+    try:
+        assert main(command) == 0, capsys.readouterr().err
+    finally:
+        server.stop()
+    lines = read_lines(output)
+    assert len(lines) == 40 and not any(line["error_status"] for line in lines)
+    assert len(server.requests) == 40

@@ -80,8 +80,8 @@ def ollama(model: str = "llama3.2-vision"):
 class ChatServer(LoopbackServer):
     """A chat-completions server; `base_url` is what a client is pointed at."""
 
-    def __init__(self, responder=reply_with_image_size, base_path: str = "/api/v1") -> None:
-        super().__init__(responder=responder)
+    def __init__(self, responder=reply_with_image_size, base_path: str = "/api/v1", port: int = 0) -> None:
+        super().__init__(responder=responder, port=port)
         self.base_path = base_path
 
     @property

@@ -63,6 +63,8 @@ class LoopbackServer:
     # When set, each request waits here until this many requests are in flight,
     # which proves the client runs that many at once.
     barrier: Optional[threading.Barrier] = None
+    # 0: any free port; a port given is reused (a server that comes back).
+    port: int = 0
     max_in_flight: int = 0
     _in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -114,7 +116,7 @@ class LoopbackServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

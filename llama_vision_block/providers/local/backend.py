@@ -78,6 +78,7 @@ class LocalTransformersBackend:
     """Queues each request on the shared model's micro-batcher and waits for it."""
 
     provider = PROVIDER
+    endpoint = None  # in this process: nothing to reach
 
     def __init__(self, model: str, loaded: LoadedModel, batch_size: int) -> None:
         self.model = model

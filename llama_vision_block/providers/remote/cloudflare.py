@@ -73,6 +73,7 @@ class CloudflareBackend:
         self.family = family
         self.lora = lora
         self._url = f"{api_base.rstrip('/')}/accounts/{account_id}/ai/run/{model}"
+        self.endpoint = self._url
         self._api_key = api_key
         self._timeout_s = timeout_s
         self._client_key = client_key(NAME, api_base)

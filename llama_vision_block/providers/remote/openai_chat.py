@@ -40,6 +40,7 @@ class OpenAIChatBackend:
         self.provider = provider
         self.model = model
         self.base_url = base_url
+        self.endpoint = base_url
         self._api_key = api_key
         self._timeout_s = timeout_s
         self._default_headers = default_headers

@@ -12,15 +12,17 @@ the budget of whichever attempt is using them.
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
 
-from llama_vision_block.errors import ProviderError
+from llama_vision_block.errors import ProviderError, UnreachableError
 from llama_vision_block.settings import int_setting
 
 # Larger than any sensible max_concurrent_requests, so requests never queue for a
@@ -127,9 +129,23 @@ def failed_attempt(provider: str, error: BaseException, timeout_s: float, url: s
     `ReplyTooLarge`): too large a reply, the deadline passed, or no connection."""
     if isinstance(error, ReplyTooLarge):
         return ProviderError(provider, str(error))
+    if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout)):  # never connected at all
+        return UnreachableError(provider, url)
     if isinstance(error, httpx.TimeoutException):
         return ProviderError(provider, f"no answer within {timeout_s} s (request_timeout)", retryable=True)
-    return ProviderError(provider, f"could not connect to {url}", retryable=True)
+    return ProviderError(provider, f"the connection to {url} failed ({type(error).__name__})", retryable=True)
+
+
+def can_connect(url: str, timeout_s: float) -> bool:
+    """Whether a TCP connection to `url`'s host and port can be made within
+    `timeout_s`, as the transport makes its own (directly, not through a proxy)."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout_s):
+            return True
+    except OSError:  # refused, no such host, no answer in time
+        return False
 
 
 def budgeted_transport(limits: httpx.Limits = POOL_LIMITS) -> httpx.HTTPTransport:
