@@ -16,6 +16,31 @@ from typing import List
 BODY = b'{"choices": [{"message": {"role": "assistant", "content": "' + b"x" * 2000 + b'"}}]}'
 
 
+def read_request(connection: socket.socket) -> bytes:
+    """The whole HTTP request on `connection`: its head, then `Content-Length` bytes of body.
+
+    A server that answers after one `recv` may leave part of a large request
+    unread (a loaded machine delivers it in pieces); closing such a socket makes
+    the kernel reset the connection, and the client sees that instead of the reply.
+    """
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0
+    )
+    while len(body) < length:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 @dataclass
 class TricklingServer:
     interval_s: float = 0.05
@@ -56,7 +81,7 @@ class TricklingServer:
         with connection:
             connection.settimeout(5)
             try:
-                connection.recv(1 << 20)  # the request (its head is enough here)
+                read_request(connection)  # all of it: closing on unread bytes resets the connection
                 for byte in self._reply():
                     connection.sendall(bytes([byte]))
                     sent += 1
