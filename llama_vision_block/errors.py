@@ -8,7 +8,7 @@ headers or client objects.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 
 class LlamaVisionError(Exception):
@@ -55,25 +55,17 @@ class IncompatibleInferenceError(LlamaVisionError, RuntimeError):
 class ProviderError(ImageError, RuntimeError):
     """A model provider failed to deliver a usable reply for one image.
 
-    Constructed as `ProviderError(...)`, it becomes the subclass its status (or an
-    explicit `retryable` / `fails_every_request`) calls for, as the `openai` SDK's
-    status errors do: `TransientProviderError` (worth another attempt) or
-    `StepProviderError` (a rejected key, a model not served: every image would fail).
+    The class says what the block does with it: `TransientProviderError` is worth
+    another attempt, `StepProviderError` (a rejected key, a model not served)
+    stops the step, a plain `ProviderError` costs its image. `provider_error`
+    picks the class from an HTTP status, as the `openai` SDK's factory does.
     """
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> "ProviderError":
-        if cls is ProviderError:  # takes __init__'s arguments, picks the class
-            given = {**dict(zip(("provider", "message", "status_code", "fails_every_request", "retryable"), args)), **kwargs}
-            cls = _kind(given.get("status_code"), given.get("fails_every_request"), given.get("retryable"))
-        return super().__new__(cls)
 
     def __init__(
         self,
         provider: str,
         message: str,
         status_code: Optional[int] = None,
-        fails_every_request: Optional[bool] = None,
-        retryable: Optional[bool] = None,
         retry_after: Optional[float] = None,
     ) -> None:
         self.provider = provider
@@ -114,7 +106,7 @@ class UnreachableError(TransientProviderError):
     PHRASE = "could not connect to"
 
     def __init__(self, provider: str, endpoint: str) -> None:
-        super().__init__(provider, f"{self.PHRASE} {endpoint}", retryable=True)
+        super().__init__(provider, f"{self.PHRASE} {endpoint}")
         self.endpoint = endpoint  # the URL the connection was for
 
     def not_attempted(self, image: str) -> "NotAttempted":
@@ -130,14 +122,27 @@ class StepProviderError(ProviderError, StepError):
     """A rejected key, an unknown model, a licence not accepted: stops the step."""
 
 
-def _kind(status_code: Optional[int], fails_every_request: Optional[bool], retryable: Optional[bool]) -> type:
+def provider_error(
+    provider: str,
+    message: str,
+    status_code: Optional[int] = None,
+    retry_after: Optional[float] = None,
+    *,
+    fails_every_request: Optional[bool] = None,
+    retryable: Optional[bool] = None,
+) -> ProviderError:
+    """The error of the class a failure calls for: an explicit `fails_every_request`
+    or `retryable`, else what `status_code` means (401, 403, 404 stop the step;
+    408, 409, 429 and 5xx are transient; anything else costs the image)."""
     if fails_every_request is None:
         fails_every_request = status_code in _STEP_WIDE_STATUSES and not retryable
-    if fails_every_request:
-        return StepProviderError
     if retryable is None:
         retryable = status_code is not None and is_retryable_status(status_code)
-    return TransientProviderError if retryable else ProviderError
+    if fails_every_request:
+        kind = StepProviderError
+    else:
+        kind = TransientProviderError if retryable else ProviderError
+    return kind(provider, message, status_code, retry_after)
 
 
 _STEP_WIDE_STATUSES = frozenset({401, 403, 404})

@@ -3,7 +3,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from llama_vision_block.errors import ProviderError
+from llama_vision_block.errors import ProviderError, TransientProviderError, provider_error
 from llama_vision_block.retries import (
     RetryPolicy,
     call_with_retries,
@@ -62,8 +62,8 @@ class Flaky:
 def test_transient_errors_are_retried_with_the_waits_asked_for():
     waits = []
     call = Flaky([
-        ProviderError("P", "slow down", 429, retryable=True, retry_after=2.0),
-        ProviderError("P", "reset", retryable=True),
+        TransientProviderError("P", "slow down", 429, retry_after=2.0),
+        TransientProviderError("P", "reset"),
     ])
     assert call_with_retries(call, RetryPolicy(max_retries=3, base_delay_s=0.5), sleep=waits.append) == "answer"
     assert call.calls == 3
@@ -72,7 +72,7 @@ def test_transient_errors_are_retried_with_the_waits_asked_for():
 
 def test_gives_up_after_max_retries_with_the_last_error():
     waits = []
-    errors = [ProviderError("P", f"down {i}", 503, retryable=True) for i in range(5)]
+    errors = [TransientProviderError("P", f"down {i}", 503) for i in range(5)]
     call = Flaky(errors)
     with pytest.raises(ProviderError, match="down 2"):
         call_with_retries(call, RetryPolicy(max_retries=2, base_delay_s=0.01), sleep=waits.append)
@@ -87,7 +87,7 @@ def test_request_errors_are_not_retried():
 
 
 def test_zero_retries_means_one_attempt():
-    call = Flaky([ProviderError("P", "x", 500, retryable=True)])
+    call = Flaky([TransientProviderError("P", "x", 500)])
     with pytest.raises(ProviderError):
         call_with_retries(call, RetryPolicy(max_retries=0), sleep=lambda s: None)
     assert call.calls == 1
@@ -95,5 +95,5 @@ def test_zero_retries_means_one_attempt():
 
 @pytest.mark.parametrize("status,retryable", [(429, True), (503, True), (400, False), (404, False), (None, False)])
 def test_provider_errors_know_from_their_status_whether_to_retry(status, retryable):
-    assert ProviderError("P", "x", status).retryable is retryable
-    assert ProviderError("P", "x", status, retryable=True).retryable is True  # an explicit say wins
+    assert provider_error("P", "x", status).retryable is retryable
+    assert provider_error("P", "x", status, retryable=True).retryable is True  # an explicit say wins

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 from llama_vision_block.access import check_device, check_model_path
-from llama_vision_block.errors import ConfigurationError, ProviderError
+from llama_vision_block.errors import ConfigurationError, ProviderError, StepProviderError
 from llama_vision_block.images import PixelImage, PreparedImage
 from llama_vision_block.prompts import Prompt
 from llama_vision_block.providers.base import Generation, ProviderSettings, Reply, VisionRequest
@@ -99,11 +99,7 @@ class LocalTransformersBackend:
         try:
             text = render_prompt(self.loaded.processor, request.prompt)
         except Exception as error:  # noqa: BLE001 - jinja2's errors, from the checkpoint's template
-            raise ProviderError(
-                PROVIDER,
-                f"the checkpoint's chat template refused the prompt: {error}",
-                fails_every_request=True,
-            ) from None
+            raise StepProviderError(PROVIDER, f"the checkpoint's chat template refused the prompt: {error}") from None
         job = Job(
             text=text,
             image=decode_image(request.image),

@@ -25,7 +25,7 @@ from typing import Any, Deque, Hashable, List, Optional
 
 import logging
 
-from llama_vision_block.errors import ProviderError
+from llama_vision_block.errors import ProviderError, StepProviderError
 from llama_vision_block.providers.base import Generation, Reply
 from llama_vision_block.providers.local.generation import generate_replies, is_out_of_memory
 from llama_vision_block.providers.local.grammar import INSTALL_HINT, Grammars, xgrammar_module
@@ -110,9 +110,7 @@ class MicroBatcher:
         """Queues `job`; its future holds the `Reply` or a `ProviderError`."""
         with self._wake:
             if self._closed or not self._thread.is_alive():
-                raise ProviderError(
-                    PROVIDER, "the model's batching thread has stopped", fails_every_request=True
-                )
+                raise StepProviderError(PROVIDER, "the model's batching thread has stopped")
             self._pending.append(job)
             self._last_arrival = time.monotonic()
             self._wake.notify()

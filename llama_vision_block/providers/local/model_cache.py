@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
-from llama_vision_block.errors import ProviderError
+from llama_vision_block.errors import StepProviderError, TransientProviderError
 from llama_vision_block.providers.local.batcher import PROVIDER, MicroBatcher
 from llama_vision_block.providers.local.generation import is_out_of_memory
 from llama_vision_block.settings import int_setting
@@ -113,12 +113,11 @@ class ModelCache:
             idle = [key for key in self._models if self._leases[key] == 0]
             excess = len(self._models) + 1 - limit
             if excess > len(idle):
-                raise ProviderError(
+                raise TransientProviderError(
                     PROVIDER,
                     f"this server keeps at most {limit} loaded model(s) "
                     f"(${MAX_MODELS_ENV}) and every one is in use; try again later, or "
                     "ask the operator to raise the limit.",
-                    retryable=True,
                 )
             evicted = [self._models.pop(key) for key in idle[: max(excess, 0)]]
         for entry in evicted:
@@ -177,7 +176,7 @@ def load_model(key: ModelKey) -> LoadedModel:
         # that did get loaded, so the cache can give their memory back.
         if key.device.startswith("cuda"):
             torch.cuda.empty_cache()
-        raise ProviderError(PROVIDER, failure, fails_every_request=True)
+        raise StepProviderError(PROVIDER, failure)
     model.eval()
     if key.device == "cpu":
         logger.warning(

@@ -16,7 +16,7 @@ from typing import Any, Dict, Optional
 
 import httpx
 
-from llama_vision_block.errors import ConfigurationError, ProviderError, StepProviderError, redact
+from llama_vision_block.errors import ConfigurationError, ProviderError, StepProviderError, provider_error, redact
 from llama_vision_block.prompts import MAX_MESSAGE_CHARS, to_chat_messages
 from llama_vision_block.providers.base import (
     ProviderSettings,
@@ -212,13 +212,13 @@ def read_envelope(response: httpx.Response, api_key: str = "") -> Any:
     """
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     if 300 <= response.status_code < 400:
-        raise ProviderError(NAME, redirect_message(), response.status_code, retryable=False)
+        raise provider_error(NAME, redirect_message(), response.status_code, retryable=False)
     try:
         envelope = response.json()
     except ValueError:
         envelope = None
     if not isinstance(envelope, dict):
-        raise ProviderError(
+        raise provider_error(
             NAME,
             "answered with a body that is not a JSON object",
             response.status_code,
@@ -236,7 +236,7 @@ def read_envelope(response: httpx.Response, api_key: str = "") -> Any:
         )
     if response.status_code != 200 or not envelope.get("success", False):
         messages = clip("; ".join(_error_text(error) for error in errors)) or "no error message"
-        raise ProviderError(
+        raise provider_error(
             NAME,
             redact(messages, api_key),
             response.status_code,

@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional
 import httpx
 import openai
 
-from llama_vision_block.errors import ProviderError, redact
+from llama_vision_block.errors import ProviderError, provider_error, redact
 from llama_vision_block.prompts import to_chat_messages
 from llama_vision_block.providers.base import Reply, VisionRequest, usage_token_counts
 from llama_vision_block.providers.remote.clients import CLIENTS, client_key
@@ -151,4 +151,4 @@ class OpenAIChatBackend:
 
     def _error(self, message: str, status_code: Optional[int] = None, **kwargs: Any) -> ProviderError:
         # Provider text may echo what it was sent; the key never goes further.
-        return ProviderError(self.provider, redact(message, self._api_key), status_code, **kwargs)
+        return provider_error(self.provider, redact(message, self._api_key), status_code, **kwargs)

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from llama_vision_block.errors import ProviderError, UnreachableError
+from llama_vision_block.errors import ProviderError, TransientProviderError, UnreachableError
 from llama_vision_block.settings import int_setting
 
 # Larger than any sensible max_concurrent_requests, so requests never queue for a
@@ -132,8 +132,8 @@ def failed_attempt(provider: str, error: BaseException, timeout_s: float, url: s
     if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout)):  # never connected at all
         return UnreachableError(provider, url)
     if isinstance(error, httpx.TimeoutException):
-        return ProviderError(provider, f"no answer within {timeout_s} s (request_timeout)", retryable=True)
-    return ProviderError(provider, f"the connection to {url} failed ({type(error).__name__})", retryable=True)
+        return TransientProviderError(provider, f"no answer within {timeout_s} s (request_timeout)")
+    return TransientProviderError(provider, f"the connection to {url} failed ({type(error).__name__})")
 
 
 def can_connect(url: str, timeout_s: float) -> bool:
