@@ -36,7 +36,7 @@ def main() -> int:
     from llama_vision_block.images import encode_image
     from llama_vision_block.model_versions import ModelVariant
     from llama_vision_block.prompts import Prompt
-    from llama_vision_block.providers import create_backend
+    from llama_vision_block.providers.registry import create_backend
     from llama_vision_block.providers.base import Generation, ProviderSettings, VisionRequest
     from llama_vision_block.providers.remote.clients import CLIENTS
 

@@ -12,9 +12,7 @@ from typing import Any, List
 
 __version__ = "0.1.0"
 
-BLOCK_TYPE = "llama_vision_block/llama_3_2_vision@v1"
-# Workflow JSON written for inference's own (now deprecated) block keeps working.
-SEED_BLOCK_TYPE = "roboflow_core/llama_3_2_vision@v1"
+from llama_vision_block.block_types import BLOCK_TYPE, SEED_BLOCK_TYPE
 
 _LAZY = {"BlockManifest": "llama_vision_block.manifest", "LlamaVisionBlockV1": "llama_vision_block.block"}
 

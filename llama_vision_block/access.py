@@ -28,6 +28,8 @@ from typing import Dict, List, Mapping, Optional
 from urllib.parse import urlsplit
 
 from llama_vision_block.errors import ConfigurationError, RefusedByOperator
+from llama_vision_block.providers.base import ProviderSettings
+from llama_vision_block.providers.spec import ProviderSpec
 
 ALLOWED_BASE_URLS_ENV = "OPENAI_COMPATIBLE_ALLOWED_BASE_URLS"
 MODEL_ROOTS_ENV = "LLAMA_VISION_MODEL_ROOTS"
@@ -70,6 +72,15 @@ def check_base_url(url: str) -> str:
     return url
 
 
+def check_step(spec: ProviderSpec, settings: ProviderSettings) -> None:
+    """Checks each value the step gave one of the provider's guarded properties
+    (`StepSetting.guard`) against the operator's settings, before anything is built."""
+    for setting in spec.settings:
+        value = settings.option(setting.name)
+        if setting.guard is not None and value is not None and str(value).strip():
+            _GUARDS[setting.guard](str(value).strip())
+
+
 def check_model_path(path: Path) -> Path:
     """`path` (a step's `model_path`, resolved) if it lies in an allowed folder.
 
@@ -103,9 +114,14 @@ def closed_server_defaults(environ: Mapping[str, str]) -> Dict[str, str]:
     """The settings `llama-vision serve` adds when the operator left them unset:
     callers reach only the servers the operator configured, name no model path,
     pick no device and run no Python of their own."""
-    from llama_vision_block.providers.remote import ollama, openai_compatible
+    from llama_vision_block.providers.registry import PROVIDERS
 
-    configured = [environ[name] for name in (openai_compatible.BASE_URL_ENV, ollama.BASE_URL_ENV) if environ.get(name)]
+    # The servers the operator set for the providers whose `base_url` a step may name.
+    servers = [
+        spec.address_env for spec in PROVIDERS.values()
+        if spec.address_env and any(setting.guard == "base_url" for setting in spec.settings)
+    ]
+    configured = [environ[name] for name in dict.fromkeys(servers) if environ.get(name)]
     defaults = {
         ALLOWED_BASE_URLS_ENV: ",".join(configured),
         MODEL_ROOTS_ENV: "",
@@ -113,3 +129,11 @@ def closed_server_defaults(environ: Mapping[str, str]) -> Dict[str, str]:
         CUSTOM_PYTHON_ENV: "False",
     }
     return {name: value for name, value in defaults.items() if name not in environ}
+
+
+# What each `StepSetting.guard` names, and the check a step's value of it passes.
+_GUARDS = {
+    "base_url": check_base_url,
+    "model_path": lambda value: check_model_path(Path(value).expanduser().resolve()),
+    "device": check_device,
+}

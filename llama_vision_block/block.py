@@ -17,22 +17,17 @@ from inference.core.workflows.prototypes.block import (
     WorkflowBlockManifest,
 )
 
+from llama_vision_block.access import check_step
 from llama_vision_block.concurrency import map_concurrently, prefetched
-from llama_vision_block.errors import ConfigurationError, ImageError, StepError, redact
+from llama_vision_block.errors import ConfigurationError, ImageError, ModelNotServed, StepError, redact
 from llama_vision_block.families import FAMILIES
 from llama_vision_block.images import PreparedImage, SizeLimit, preparer
 from llama_vision_block.manifest import EXECUTION_ENGINE_COMPATIBILITY, BlockManifest
-from llama_vision_block.model_versions import ModelVariant, resolve_model_version
+from llama_vision_block.model_versions import ModelVariant, live_labels, resolve_model_version
 from llama_vision_block.prompts import Prompt
-from llama_vision_block.providers import (
-    PROVIDERS,
-    Backend,
-    Generation,
-    VisionRequest,
-    create_backend,
-    ignored_setting_problem,
-)
-from llama_vision_block.providers.base import from_step, provider_settings
+from llama_vision_block.providers.base import Backend, Generation, VisionRequest, from_step
+from llama_vision_block.providers.registry import PROVIDERS, create_backend, ignored_setting_problem
+from llama_vision_block.providers.spec import provider_settings
 from llama_vision_block.results import Interpreter, failure_outputs, reply_outputs
 from llama_vision_block.reachability import StepGate
 from llama_vision_block.retries import RetryPolicy, call_with_retries
@@ -66,6 +61,7 @@ class LlamaVisionBlockV1(WorkflowBlock):
         generation = from_step(Generation, properties)
         api_key = properties["api_key"]
         settings = provider_settings(spec, properties, api_key=key_for(variant, api_key))
+        check_step(spec, settings)  # what a caller may name on the server's side
         constraint = response_schema(
             task.json_schema,
             properties["constrained_decoding"],
@@ -102,7 +98,10 @@ class LlamaVisionBlockV1(WorkflowBlock):
         family = FAMILIES[variant.family]
         limit = SizeLimit(family.tile, family.max_tiles, properties["max_image_side"])
         with prefetched(lambda item: prepare(item[0], item[1], limit), list(zip(images, names))) as prepared:
-            return map_concurrently(ask, list(zip(names, images, prepared)), max_workers=workers)
+            try:
+                return map_concurrently(ask, list(zip(names, images, prepared)), max_workers=workers)
+            except ModelNotServed as error:  # the provider cannot know what runs elsewhere
+                raise error.with_labels(live_labels()) from None
 
 
 def key_for(variant: ModelVariant, api_key: Optional[str]) -> Optional[str]:

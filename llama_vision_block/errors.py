@@ -8,7 +8,7 @@ headers or client objects.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 
 class LlamaVisionError(Exception):
@@ -120,6 +120,19 @@ class NotAttempted(ProviderError):
 
 class StepProviderError(ProviderError, StepError):
     """A rejected key, an unknown model, a licence not accepted: stops the step."""
+
+
+class ModelNotServed(StepProviderError):
+    """The provider no longer serves the step's model: every image would fail. The
+    block names the labels that run today (`with_labels`): a provider cannot, as
+    it sits below the registry that knows them."""
+
+    def with_labels(self, labels: Sequence[str]) -> "ModelNotServed":
+        """The same error, naming the live `model_version` labels."""
+        listed = ", ".join(f"'{label}'" for label in labels)
+        return ModelNotServed(
+            self.provider, f"{self.provider_message} The live labels: {listed}.", self.status_code, self.retry_after
+        )
 
 
 def provider_error(

@@ -25,7 +25,7 @@ from inference.core.workflows.execution_engine.entities.types import (
 from inference.core.workflows.prototypes.block import WorkflowBlockManifest
 from pydantic import ConfigDict, Field, ValidationInfo, create_model, field_validator, model_validator
 
-from llama_vision_block import BLOCK_TYPE, SEED_BLOCK_TYPE
+from llama_vision_block.block_types import BLOCK_TYPE, SEED_BLOCK_TYPE
 from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.model_versions import (
     DEFAULT_MODEL_VERSION,
@@ -38,13 +38,13 @@ from llama_vision_block.model_versions import (
     resolve_model_version,
 )
 from llama_vision_block.prompts import class_list_problem, prompt_length_problem
-from llama_vision_block.providers import (
+from llama_vision_block.providers.registry import (
     PROVIDERS,
     STEP_SETTINGS,
-    StepSetting,
     ignored_setting_problem,
     providers_reading,
 )
+from llama_vision_block.providers.spec import StepSetting
 from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
 from llama_vision_block.schemas import DecodingMode, response_schema
 from llama_vision_block.tasks import (

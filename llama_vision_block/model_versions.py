@@ -18,8 +18,7 @@ from typing import Dict, List, Literal, Set
 
 from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.families import LLAMA_32_VISION
-from llama_vision_block.providers import PROVIDERS
-from llama_vision_block.providers.remote import openrouter
+from llama_vision_block.providers.registry import PROVIDERS
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +55,8 @@ DEFAULT_MODEL_VERSION = "11B - Cloudflare Workers AI"
 # an OpenRouter label; it keeps that meaning, so the route applies to it.
 SEED_DEFAULT_MODEL_VERSION = "11B (Free) - OpenRouter"
 
-OPENROUTER_ROUTE_ENV = openrouter.ROUTE_ENV
+# The operator's route for OpenRouter's labels, the one provider whose spec has one today.
+OPENROUTER_ROUTE_ENV = PROVIDERS["openrouter"].route_env
 
 _logged_routes: Set[str] = set()
 _log_lock = threading.Lock()
@@ -75,12 +75,13 @@ def resolve_model_version(label: str) -> ModelVariant:
     `$LLAMA_VISION_OPENROUTER_ROUTE` is set.
     """
     variant = _lookup(label, "`model_version`")
-    if variant.provider != "openrouter":
+    route_env = PROVIDERS[variant.provider].route_env
+    if route_env is None:
         return variant
-    route = os.environ.get(OPENROUTER_ROUTE_ENV, "").strip()
+    route = os.environ.get(route_env, "").strip()
     if not route:
         return variant
-    target = _lookup(route, f"${OPENROUTER_ROUTE_ENV}")
+    target = _lookup(route, f"${route_env}")
     _log_route_once(route)
     return dataclasses.replace(target, routed=True)
 

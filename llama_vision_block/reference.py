@@ -13,7 +13,7 @@ from typing import Any, Dict, List
 
 from llama_vision_block.families import FAMILIES
 from llama_vision_block.manifest import BLOCK_TYPE, SEED_BLOCK_TYPE, BlockManifest
-from llama_vision_block.providers import PROVIDERS
+from llama_vision_block.providers.registry import PROVIDERS
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "reference.md"
 _JSON_TYPES = {"string": "str", "number": "float", "integer": "int", "boolean": "bool"}

@@ -6,6 +6,7 @@ from llama_vision_block.errors import (
     ConfigurationError,
     ImageError,
     InvalidImageError,
+    ModelNotServed,
     ProviderError,
     StepError,
     StepProviderError,
@@ -13,7 +14,6 @@ from llama_vision_block.errors import (
     provider_error,
 )
 from llama_vision_block.providers.remote.cloudflare import LicenseNotAccepted
-from llama_vision_block.providers.remote.openrouter import ModelNotServed
 
 
 @pytest.mark.parametrize(

@@ -123,7 +123,7 @@ def test_pixels_for_a_model_in_process_are_rgb_downscaled_and_never_jpeg_encoded
 
 def test_each_provider_gets_the_image_form_its_spec_names():
     from llama_vision_block.images import prepare_pixels, preparer
-    from llama_vision_block.providers import PROVIDERS
+    from llama_vision_block.providers.registry import PROVIDERS
 
     assert {spec.id: spec.image_form for spec in PROVIDERS.values()} == {
         "openrouter": "jpeg", "cloudflare": "jpeg", "ollama": "jpeg", "openai-compatible": "jpeg", "local-transformers": "pixels",

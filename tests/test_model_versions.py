@@ -33,7 +33,7 @@ def test_labels_map_to_provider_and_model():
 
 
 def test_the_labels_and_names_come_from_the_provider_registry():
-    from llama_vision_block.providers import PROVIDERS
+    from llama_vision_block.providers.registry import PROVIDERS
 
     assert {v.provider for v in MODEL_VARIANTS.values()} == set(PROVIDERS) == set(PROVIDER_NAMES)
     for provider_id, spec in PROVIDERS.items():

@@ -190,7 +190,7 @@ def key_env_for(model_version: Any) -> Optional[str]:
     runs on (after the operator's OpenRouter route), or None: that provider needs none,
     or the label is not known here (a selector)."""
     from llama_vision_block.model_versions import MODEL_VARIANTS, resolve_model_version
-    from llama_vision_block.providers import PROVIDERS
+    from llama_vision_block.providers.registry import PROVIDERS
 
     if model_version not in MODEL_VARIANTS:
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Protocol, Tuple, Type, TypeVar
+from typing import Any, Dict, Mapping, Optional, Protocol, Tuple, Type, TypeVar
 
 from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.images import PreparedImage
@@ -12,8 +12,6 @@ from llama_vision_block.prompts import Prompt
 from llama_vision_block.schemas import ResponseSchema
 from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
 
-if TYPE_CHECKING:  # the spec module's annotations only
-    from llama_vision_block.providers.spec import ProviderSpec
 
 T = TypeVar("T")
 
@@ -103,20 +101,6 @@ class ProviderSettings:
     def option(self, name: str) -> Any:
         """The step's value of one of the provider's own properties; `None` if unset."""
         return self.options.get(name)
-
-
-def provider_settings(
-    spec: "ProviderSpec", properties: Mapping[str, Any], api_key: Optional[str]
-) -> ProviderSettings:
-    """The settings a step gives its provider: only the properties its spec lists."""
-    return ProviderSettings(
-        api_key=api_key,
-        request_timeout=properties.get("request_timeout", ProviderSettings.request_timeout),
-        options={
-            setting.name: properties.get(setting.name, setting.default)
-            for setting in spec.settings
-        },
-    )
 
 
 def from_step(kind: Type[T], properties: Mapping[str, Any]) -> T:

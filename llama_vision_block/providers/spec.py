@@ -1,6 +1,6 @@
 """What a provider is, in one typed record: its `ProviderSpec`.
 
-Each provider module exports one `SPEC`; `providers/__init__.py` lists them in
+Each provider module exports one `SPEC`; `providers/registry.py` lists them in
 `PROVIDERS`. The `model_version` labels, the manifest's per-provider properties
 (and the editor's `relevant_for`), the CLI's key lookup, the operator's route and
 the block all read the registry, so adding a provider is one module and one line.
@@ -9,12 +9,10 @@ the block all read the registry, so adding a provider is one module and one line
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Tuple
+from typing import Any, Callable, Mapping, Optional, Tuple
 
 from llama_vision_block.families import LLAMA_32_VISION
-
-if TYPE_CHECKING:  # the annotations only; importing them here would be circular
-    from llama_vision_block.providers.base import Backend, ProviderSettings
+from llama_vision_block.providers.base import Backend, ProviderSettings
 
 
 @dataclass(frozen=True)
@@ -42,6 +40,10 @@ class StepSetting:
     # Set for a property a step must not give a provider that ignores it (the
     # adapter it names would silently not apply): what to do there instead.
     elsewhere: Optional[str] = None
+    # What the operator's settings restrict in a step's value, on a shared server:
+    # "base_url", "model_path" or "device" (`access.py` checks them before the
+    # backend is built); None for a property any caller may set.
+    guard: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,13 @@ class ProviderSpec:
     labels: Mapping[str, Served]  # `model_version` label -> the model it runs
     # (model id, settings, family key) -> the backend; the family says how its
     # requests differ (families.py), where they do for this provider.
-    create_backend: Callable[[str, "ProviderSettings", str], "Backend"]
+    create_backend: Callable[[str, ProviderSettings, str], Backend]
     needs_key: bool = False
     key_env: Optional[str] = None  # where the CLI and the examples find the key
     address_env: Optional[str] = None  # where the operator says the provider is
+    # Set for a provider whose labels the operator may send elsewhere: the variable
+    # that names the label they run as instead (`model_versions.resolve_model_version`).
+    route_env: Optional[str] = None
     # Step properties only this provider reads: the editor shows them for its labels.
     settings: Tuple[StepSetting, ...] = ()
     # A line added to a shared setting's description: how this provider reads it.
@@ -65,3 +70,15 @@ class ProviderSpec:
     parameter_notes: Mapping[str, str] = field(default_factory=dict)
     # What its backend takes: the image as JPEG bytes ("jpeg") or as pixels ("pixels").
     image_form: str = "jpeg"
+
+
+def provider_settings(spec: ProviderSpec, properties: Mapping[str, Any], api_key: Optional[str]) -> ProviderSettings:
+    """The settings a step gives its provider: only the properties its spec lists."""
+    return ProviderSettings(
+        api_key=api_key,
+        request_timeout=properties.get("request_timeout", ProviderSettings.request_timeout),
+        options={
+            setting.name: properties.get(setting.name, setting.default)
+            for setting in spec.settings
+        },
+    )

@@ -3,8 +3,9 @@
 import pytest
 
 from llama_vision_block.errors import ConfigurationError
-from llama_vision_block.providers import PROVIDERS
-from llama_vision_block.providers.base import Generation, from_step, provider_settings, usage_token_counts
+from llama_vision_block.providers.registry import PROVIDERS
+from llama_vision_block.providers.base import Generation, from_step, usage_token_counts
+from llama_vision_block.providers.spec import provider_settings
 
 PROPERTIES = {
     "max_tokens": 50, "temperature": 0.3, "top_k": 5, "api_key": "k", "base_url": "http://h/v1",

@@ -7,7 +7,7 @@ import pytest
 from llama_vision_block.cli.options import key_env_for
 from llama_vision_block.manifest import BlockManifest
 from llama_vision_block.model_versions import live_labels
-from llama_vision_block.providers import PROVIDERS, STEP_SETTINGS, _step_settings
+from llama_vision_block.providers.registry import PROVIDERS, STEP_SETTINGS, _step_settings
 from llama_vision_block.providers.spec import StepSetting
 
 

@@ -20,7 +20,6 @@ import re
 from pathlib import Path
 from typing import Any, List, Optional
 
-from llama_vision_block.access import check_device, check_model_path
 from llama_vision_block.errors import ConfigurationError, ProviderError, StepProviderError
 from llama_vision_block.images import PixelImage, PreparedImage
 from llama_vision_block.prompts import Prompt
@@ -58,13 +57,9 @@ def create_backend(
 ) -> "LocalTransformersBackend":
     """A backend that runs the checkpoint at `model_path`, which must hold a model of
     `family`; `model` names it in messages."""
-    # What the caller chose is checked against the operator's settings first.
+    # The block has checked what the caller chose against the operator's settings.
     chosen_device, model_path = settings.option("device"), settings.option("model_path")
-    if chosen_device is not None and str(chosen_device).strip():
-        check_device(str(chosen_device))
     path = resolve_model_path(model_path, model)
-    if model_path and str(model_path).strip():
-        check_model_path(path)
     check_checkpoint(path, model, FAMILIES[family])
     torch = _import_torch()
     device = resolve_device(chosen_device, torch)
@@ -234,12 +229,14 @@ SPEC = ProviderSpec(
             "`huggingface-cli download meta-llama/Llama-3.2-11B-Vision-Instruct` leaves). "
             f"Defaults to ${MODEL_PATH_ENV}. Loaded offline, once per process.",
             examples=("/models/Llama-3.2-11B-Vision-Instruct", "$inputs.model_path"),
+            guard="model_path",
         ),
         StepSetting(
             name="device",
             description="Where the local model runs: 'cuda', 'cuda:N' or 'cpu'. Defaults "
             "to the first CUDA GPU, else the CPU (slowly).",
             examples=("cuda", "cuda:1", "cpu"),
+            guard="device",
         ),
         StepSetting(
             name="batch_size",

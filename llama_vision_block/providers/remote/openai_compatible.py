@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-from llama_vision_block.access import check_base_url
 from llama_vision_block.providers.base import ProviderSettings
 from llama_vision_block.providers.remote.openai_chat import OpenAIChatBackend
 from llama_vision_block.families import LLAMA_32_VISION, LLAMA_4
@@ -20,6 +19,7 @@ SERVER_SETTINGS = (
         name="base_url",
         description="URL of the server, including /v1.",
         examples=("http://localhost:8000/v1", "$inputs.base_url"),
+        guard="base_url",
     ),
     StepSetting(
         name="served_model_name",
@@ -57,14 +57,14 @@ def create_backend(
 def server_backend(
     provider: str, model: str, settings: ProviderSettings, default_base_url: str
 ) -> OpenAIChatBackend:
-    """A chat backend for a server the user runs: the step's `base_url` (if the
-    operator allows it) and `served_model_name` win over the defaults; the key is
-    sent only when given."""
+    """A chat backend for a server the user runs: the step's `base_url` (which the
+    block has checked against the operator's settings) and `served_model_name` win
+    over the defaults; the key is sent only when given."""
     base_url = settings.option("base_url")
     return OpenAIChatBackend(
         provider=provider,
         model=settings.option("served_model_name") or model,
-        base_url=check_base_url(base_url) if base_url else default_base_url,
+        base_url=base_url or default_base_url,
         api_key=settings.api_key,
         timeout_s=settings.request_timeout,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict
 
-from llama_vision_block.errors import ProviderError, StepProviderError
+from llama_vision_block.errors import ModelNotServed, ProviderError
 from llama_vision_block.providers.base import (
     ProviderSettings,
     Reply,
@@ -43,10 +43,6 @@ WITHDRAWN = {
     "90B (Free) - OpenRouter": "meta-llama/llama-3.2-90b-vision-instruct:free",
     "90B (Regular) - OpenRouter": "meta-llama/llama-3.2-90b-vision-instruct",
 }
-
-
-class ModelNotServed(StepProviderError):
-    """OpenRouter does not serve the model; every image of the step would fail."""
 
 
 class OpenRouterBackend(OpenAIChatBackend):
@@ -98,14 +94,12 @@ def is_not_served(error: ProviderError) -> bool:
 
 
 def not_served_message(model: str, provider_message: str) -> str:
-    from llama_vision_block.model_versions import live_labels  # the registry holds this module
-
-    labels = ", ".join(f"'{label}'" for label in live_labels())
+    """What to do about it; the block adds the live labels (`ModelNotServed.with_labels`)."""
     return (
         f"OpenRouter no longer hosts Llama 3.2 Vision ({model}: {provider_message}). "
         f"Set the environment variable {ROUTE_ENV} to one of the live "
-        f"model_version labels to run OpenRouter steps there ({labels}), or choose one "
-        "of them as the step's model_version; docs/providers.md says what each needs."
+        "model_version labels to run OpenRouter steps there, or choose one of them as "
+        "the step's model_version; docs/providers.md says what each needs."
     )
 
 
@@ -123,4 +117,5 @@ SPEC = ProviderSpec(
     needs_key=True,
     key_env=KEY_ENV,
     address_env=BASE_URL_ENV,
+    route_env=ROUTE_ENV,
 )

@@ -184,7 +184,7 @@ def test_cpu_warning_is_logged_once_per_loaded_model(own_checkpoint, caplog):
 
 def test_ignored_penalties_are_warned_about_once_per_run(tiny_checkpoint, caplog):
     from llama_vision_block.model_versions import MODEL_VARIANTS
-    from llama_vision_block.providers import create_backend
+    from llama_vision_block.providers.registry import create_backend
 
     caplog.set_level(logging.WARNING)
     generation = Generation(max_tokens=4, temperature=0.0, frequency_penalty=0.5, presence_penalty=0.3)

@@ -5,7 +5,7 @@ import pytest
 from llama_vision_block.images import encode_image
 from llama_vision_block.model_versions import MODEL_VARIANTS
 from llama_vision_block.prompts import Prompt
-from llama_vision_block.providers import create_backend
+from llama_vision_block.providers.registry import create_backend
 from llama_vision_block.providers.remote import ollama
 from llama_vision_block.providers.base import Generation, ProviderSettings, VisionRequest
 from support.chat_server import ChatServer

@@ -1,10 +1,11 @@
 import pytest
 
-from llama_vision_block.errors import ConfigurationError, ProviderError
+from llama_vision_block.errors import ConfigurationError, ModelNotServed, ProviderError
 from llama_vision_block.images import encode_image
+from llama_vision_block.model_versions import ModelVariant, live_labels
 from llama_vision_block.prompts import Prompt
-from llama_vision_block.model_versions import ModelVariant
-from llama_vision_block.providers import Generation, ProviderSettings, VisionRequest, create_backend
+from llama_vision_block.providers.base import Generation, ProviderSettings, VisionRequest
+from llama_vision_block.providers.registry import create_backend
 from llama_vision_block.providers.remote import openrouter
 from support.chat_server import chat_completion
 from support.images import make_image
@@ -92,7 +93,7 @@ def test_unset_sampling_parameters_are_not_sent(chat_server):
 def test_a_model_openrouter_does_not_serve_stops_the_step_and_names_the_route(chat_server, status, message):
     chat_server.responder = lambda request: (status, {"error": {"message": message, "code": status}})
     backend = openrouter.create_backend("meta-llama/llama-3.2-11b-vision-instruct", ProviderSettings(api_key="k"))
-    with pytest.raises(openrouter.ModelNotServed) as caught:
+    with pytest.raises(ModelNotServed) as caught:
         backend.complete(_request())
     text = str(caught.value)
     assert text.startswith(
@@ -100,10 +101,12 @@ def test_a_model_openrouter_does_not_serve_stops_the_step_and_names_the_route(ch
         f"(meta-llama/llama-3.2-11b-vision-instruct: {message}). "
         "Set the environment variable LLAMA_VISION_OPENROUTER_ROUTE to one of the live model_version labels"
     )
-    assert "'11B - Cloudflare Workers AI'" in text and "'11B - Ollama'" in text
-    assert "(Free) - OpenRouter'" not in text and "(Regular) - OpenRouter'" not in text  # none withdrawn
-    assert "'Llama 4 Scout - OpenRouter'" in text  # a seed step's OpenRouter key works there
     assert caught.value.fails_every_request and not caught.value.retryable
+    # The block, above the registry, names the labels that run today.
+    named = str(caught.value.with_labels(live_labels()))
+    assert named.startswith(text) and "'11B - Cloudflare Workers AI'" in named and "'11B - Ollama'" in named
+    assert "(Free) - OpenRouter'" not in named and "(Regular) - OpenRouter'" not in named  # none withdrawn
+    assert "'Llama 4 Scout - OpenRouter'" in named  # a seed step's OpenRouter key works there
 
 
 def test_other_bad_requests_stay_per_image_errors(chat_server):
@@ -111,5 +114,5 @@ def test_other_bad_requests_stay_per_image_errors(chat_server):
     backend = openrouter.create_backend("m", ProviderSettings(api_key="k"))
     with pytest.raises(ProviderError) as caught:
         backend.complete(_request())
-    assert not isinstance(caught.value, openrouter.ModelNotServed)
+    assert not isinstance(caught.value, ModelNotServed)
     assert not caught.value.fails_every_request

@@ -10,7 +10,7 @@ from llama_vision_block.errors import ProviderError, StepProviderError
 from llama_vision_block.images import encode_image
 from llama_vision_block.model_versions import MODEL_VARIANTS
 from llama_vision_block.prompts import Prompt
-from llama_vision_block.providers import create_backend
+from llama_vision_block.providers.registry import create_backend
 from llama_vision_block.providers.base import Generation, ProviderSettings, VisionRequest
 from llama_vision_block.providers.remote import cloudflare as workers_ai, openrouter
 from llama_vision_block.schemas import ResponseSchema, classification, schema_violation
