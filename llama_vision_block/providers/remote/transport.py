@@ -1,4 +1,5 @@
-"""The HTTP transport every provider uses: a deadline and a byte limit per attempt.
+"""The HTTP transport every provider uses: a deadline and a byte limit per attempt,
+direct or through the environment's proxy.
 
 httpx's time limits apply to each network operation (one connect, one read), so a
 server that sends one byte a second never trips them. Here every read, write and
@@ -23,6 +24,7 @@ import httpcore
 import httpx
 
 from llama_vision_block.errors import ProviderError, TransientProviderError, UnreachableError
+from llama_vision_block.providers.remote.proxies import proxy_for, unsupported
 from llama_vision_block.settings import int_setting
 
 # Larger than any sensible max_concurrent_requests, so requests never queue for a
@@ -129,6 +131,8 @@ def failed_attempt(provider: str, error: BaseException, timeout_s: float, url: s
     `ReplyTooLarge`): too large a reply, the deadline passed, or no connection."""
     if isinstance(error, ReplyTooLarge):
         return ProviderError(provider, str(error))
+    if isinstance(error, httpx.ProxyError):  # the environment's proxy: the operator's to fix
+        return ProviderError(provider, f"the proxy for {url} failed: {error}")
     if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout)):  # never connected at all
         return UnreachableError(provider, url)
     if isinstance(error, httpx.TimeoutException):
@@ -137,9 +141,9 @@ def failed_attempt(provider: str, error: BaseException, timeout_s: float, url: s
 
 
 def can_connect(url: str, timeout_s: float) -> bool:
-    """Whether a TCP connection to `url`'s host and port can be made within
-    `timeout_s`, as the transport makes its own (directly, not through a proxy)."""
-    parts = urlsplit(url)
+    """Whether a TCP connection can be made within `timeout_s` to where a request to
+    `url` goes first: the environment's proxy for it, else `url`'s host and port."""
+    parts = urlsplit(proxy_for(url) or url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         with socket.create_connection((parts.hostname or "", port), timeout=timeout_s):
@@ -148,19 +152,119 @@ def can_connect(url: str, timeout_s: float) -> bool:
         return False
 
 
-def budgeted_transport(limits: httpx.Limits = POOL_LIMITS) -> httpx.HTTPTransport:
-    """An httpx transport whose connections honour `attempt()` budgets."""
-    transport = httpx.HTTPTransport(limits=limits)
-    # httpx takes no network backend, so its connection pool is rebuilt with ours
-    # (the same settings httpx uses); tests/providers/test_transport.py checks it.
-    transport._pool = httpcore.ConnectionPool(  # noqa: SLF001
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=_BudgetedBackend(),
-    )
-    return transport
+# httpcore's errors and the httpx errors they are (both libraries' public classes).
+_HTTPX_ERRORS = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+)
+
+
+@contextlib.contextmanager
+def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
+    try:
+        yield
+    except Exception as error:  # noqa: BLE001 - re-raised, as httpx's class where there is one
+        for core, mapped in _HTTPX_ERRORS:
+            if isinstance(error, core):
+                raise mapped(str(error), request=request) from error
+        raise
+
+
+class _ResponseBody(httpx.SyncByteStream):
+    def __init__(self, stream: Any, request: httpx.Request) -> None:
+        self._stream = stream
+        self._request = request
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _as_httpx_errors(self._request):
+            yield from self._stream
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class BudgetedTransport(httpx.BaseTransport):
+    """An httpx transport whose connections honour `attempt()` budgets, made directly
+    or through the environment's proxy (`proxies.py`) as a plain httpx client would:
+    httpx turns its own environment proxies off for a client given a transport, so
+    this one reads them itself. It speaks through httpcore's public pools, each with
+    the budgeted network backend, so the deadline, the byte limit and the refusal to
+    follow redirects (the client's) hold through a proxy too."""
+
+    def __init__(self, limits: httpx.Limits = POOL_LIMITS) -> None:
+        self._limits = limits
+        self._ssl_context = httpx.create_ssl_context()
+        self._direct = self._pool()
+        self._through: dict = {}  # proxy URL -> its pool
+        self._lock = threading.Lock()
+
+    def _pool(self, proxy: Optional[str] = None) -> Any:
+        settings = dict(
+            ssl_context=self._ssl_context,
+            max_connections=self._limits.max_connections,
+            max_keepalive_connections=self._limits.max_keepalive_connections,
+            keepalive_expiry=self._limits.keepalive_expiry,
+            network_backend=_BudgetedBackend(),
+        )
+        if proxy is None:
+            return httpcore.ConnectionPool(**settings)
+        return httpcore.HTTPProxy(proxy_url=proxy, **settings)
+
+    def _pool_for(self, url: httpx.URL, request: httpx.Request) -> Any:
+        proxy = proxy_for(str(url))
+        if proxy is None:
+            return self._direct
+        problem = unsupported(proxy)
+        if problem:
+            raise httpx.ProxyError(problem, request=request)
+        with self._lock:
+            if proxy not in self._through:
+                self._through[proxy] = self._pool(proxy)
+            return self._through[proxy]
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        pool = self._pool_for(request.url, request)
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _as_httpx_errors(request):
+            response = pool.handle_request(core_request)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_ResponseBody(response.stream, request),
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        self._direct.close()
+        for pool in self._through.values():
+            pool.close()
+
+
+def budgeted_transport(limits: httpx.Limits = POOL_LIMITS) -> BudgetedTransport:
+    """An httpx transport whose connections honour `attempt()` budgets, proxies included."""
+    return BudgetedTransport(limits)
 
 
 def http_client(**kwargs: Any) -> httpx.Client:

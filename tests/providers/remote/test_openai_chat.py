@@ -61,3 +61,26 @@ def test_nothing_listening_is_a_connection_error():
         port = probe.getsockname()[1]
     with pytest.raises(ProviderError, match=rf"Local: could not connect to http://127.0.0.1:{port}/v1"):
         _complete(f"http://127.0.0.1:{port}/v1")
+
+
+def test_a_provider_behind_the_environments_proxy_is_reached_through_it(server, monkeypatch):
+    from support.proxy import LoopbackProxy
+
+    proxy = LoopbackProxy().start()
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    try:
+        assert _complete(server.base_url) == "4x4"
+    finally:
+        proxy.stop()
+    assert proxy.targets == [f"POST {server.base_url}/chat/completions"]
+
+
+def test_an_unsupported_proxy_is_an_error_that_names_the_setting_and_is_not_retried(server, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "socks5://127.0.0.1:1080")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(ProviderError, match=r"Local: the proxy for .* failed: the proxy socks5:// of the environment is not supported") as caught:
+        _complete(server.base_url)
+    assert not caught.value.retryable and server.requests == []
