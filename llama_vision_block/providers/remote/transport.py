@@ -152,21 +152,15 @@ def can_connect(url: str, timeout_s: float) -> bool:
         return False
 
 
-# httpcore's errors and the httpx errors they are (both libraries' public classes).
-_HTTPX_ERRORS = (
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout),
-    (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.ProxyError, httpx.ProxyError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.NetworkError, httpx.NetworkError),
-    (httpcore.TimeoutException, httpx.TimeoutException),
+# httpcore's errors and the httpx errors of the same name (both libraries' public
+# classes), the more specific first.
+_HTTPX_ERRORS = tuple(
+    (getattr(httpcore, name), getattr(httpx, name))
+    for name in (
+        "ConnectTimeout", "ReadTimeout", "WriteTimeout", "PoolTimeout", "ConnectError", "ReadError",
+        "WriteError", "ProxyError", "UnsupportedProtocol", "RemoteProtocolError", "LocalProtocolError",
+        "NetworkError", "TimeoutException",
+    )
 )
 
 
