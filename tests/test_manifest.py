@@ -174,7 +174,7 @@ def test_sampling_values_at_the_edges_are_accepted():
 
 def test_provider_properties_are_shown_for_their_model_versions():
     properties = BlockManifest.model_json_schema()["properties"]
-    servers = ["11B - Ollama", "90B - Ollama", "11B - OpenAI-compatible server", "90B - OpenAI-compatible server",
+    servers = ["11B - Ollama", "90B - Ollama", "Llama 4 Scout - Ollama", "11B - OpenAI-compatible server", "90B - OpenAI-compatible server",
                "Llama 4 Scout - OpenAI-compatible server", "Llama 4 Maverick - OpenAI-compatible server"]
     assert properties["base_url"]["relevant_for"]["model_version"]["values"] == servers
     assert properties["served_model_name"]["relevant_for"]["model_version"]["values"] == servers

@@ -108,6 +108,7 @@ def test_llama_4_labels_name_each_providers_exact_model_id():
         "Llama 4 Scout - OpenRouter": ("openrouter", "meta-llama/llama-4-scout"),
         "Llama 4 Maverick - OpenRouter": ("openrouter", "meta-llama/llama-4-maverick"),
         "Llama 4 Scout - Cloudflare Workers AI": ("cloudflare", "@cf/meta/llama-4-scout-17b-16e-instruct"),
+        "Llama 4 Scout - Ollama": ("ollama", "llama4:scout"),
         "Llama 4 Scout - OpenAI-compatible server": ("openai-compatible", "meta-llama/Llama-4-Scout-17B-16E-Instruct"),
         "Llama 4 Maverick - OpenAI-compatible server": (
             "openai-compatible", "meta-llama/Llama-4-Maverick-17B-128E-Instruct"),

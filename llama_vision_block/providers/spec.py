@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Tuple
 
+from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.families import LLAMA_32_VISION
 from llama_vision_block.providers.base import Backend, ProviderSettings
 
@@ -73,12 +74,34 @@ class ProviderSpec:
 
 
 def provider_settings(spec: ProviderSpec, properties: Mapping[str, Any], api_key: Optional[str]) -> ProviderSettings:
-    """The settings a step gives its provider: only the properties its spec lists."""
+    """The settings a step gives its provider: only the properties its spec lists,
+    each checked against its declared kind and bounds (a selector's value arrives
+    unchecked by the manifest), so a provider reads values of the kind it declared."""
+    options = {}
+    for setting in spec.settings:
+        value = properties.get(setting.name, setting.default)
+        problem = None if value is None else kind_problem(setting, value)
+        if problem:
+            raise ConfigurationError(problem)
+        options[setting.name] = value
     return ProviderSettings(
         api_key=api_key,
         request_timeout=properties.get("request_timeout", ProviderSettings.request_timeout),
-        options={
-            setting.name: properties.get(setting.name, setting.default)
-            for setting in spec.settings
-        },
+        options=options,
     )
+
+
+def kind_problem(setting: StepSetting, value: Any) -> Optional[str]:
+    """Why `value` is not of `setting`'s kind or within its bounds, or None."""
+    if setting.kind == "boolean":
+        return None if isinstance(value, bool) else f"`{setting.name}` must be true or false; got {value!r}."
+    if setting.kind == "integer":
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        low = setting.minimum if setting.minimum is not None else float("-inf")
+        high = setting.maximum if setting.maximum is not None else float("inf")
+        if whole and low <= value <= high:
+            return None
+        bounds = f" from {setting.minimum}" if setting.minimum is not None else ""
+        bounds += f" to {setting.maximum}" if setting.maximum is not None else ""
+        return f"`{setting.name}` must be a whole number{bounds}; got {value!r}."
+    return None if isinstance(value, str) else f"`{setting.name}` must be text; got {value!r}."

@@ -44,3 +44,20 @@ def test_generation_checks_values_that_came_through_selectors():
 )
 def test_token_counts_are_whole_numbers_or_none(usage, counts):
     assert usage_token_counts(usage) == counts
+
+
+@pytest.mark.parametrize(
+    "properties, message",
+    [
+        ({"cloudflare_accept_llama_license": "yes"}, "`cloudflare_accept_llama_license` must be true or false; got 'yes'."),
+        ({"lora": 7}, "`lora` must be text; got 7."),
+        ({"cloudflare_account_id": ["x"]}, "`cloudflare_account_id` must be text; got ['x']."),
+    ],
+)
+def test_a_selectors_value_of_the_wrong_kind_is_refused_naming_the_property(properties, message):
+    from llama_vision_block.errors import ConfigurationError
+    from llama_vision_block.providers.remote.cloudflare import SPEC
+
+    with pytest.raises(ConfigurationError) as caught:
+        provider_settings(SPEC, properties, api_key="k")
+    assert str(caught.value) == message

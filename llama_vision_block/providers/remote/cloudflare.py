@@ -137,13 +137,7 @@ def create_backend(
             "`cloudflare_account_id` must be a Cloudflare account id: 32 hexadecimal "
             "characters (the dashboard's Account ID)."
         )
-    accept_license = settings.option("cloudflare_accept_llama_license")
-    if accept_license is None:
-        accept_license = False
-    if not isinstance(accept_license, bool):  # from a selector
-        raise ConfigurationError(
-            f"`cloudflare_accept_llama_license` must be true or false; got {accept_license!r}."
-        )
+    accept_license = bool(settings.option("cloudflare_accept_llama_license"))  # checked a boolean
     return CloudflareBackend(
         model=model,
         account_id=account_id,
@@ -157,10 +151,8 @@ def create_backend(
 
 
 def _lora(lora: Any, family: ModelFamily) -> Optional[str]:
-    if lora is None or (isinstance(lora, str) and not lora.strip()):
+    if lora is None or not lora.strip():  # checked to be text
         return None
-    if not isinstance(lora, str):  # from a selector
-        raise ConfigurationError(f"`lora` must be the name or id of a Workers AI finetune; got {lora!r}.")
     if family.cloudflare_image != "bytes":
         raise ConfigurationError(
             f"`lora`: Workers AI applies LoRA adapters to Llama 3.2 11B Vision, not to "

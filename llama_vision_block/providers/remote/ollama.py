@@ -12,7 +12,7 @@ import os
 from llama_vision_block.providers.base import ProviderSettings
 from llama_vision_block.providers.remote.openai_chat import OpenAIChatBackend
 from llama_vision_block.providers.remote.openai_compatible import SERVER_SETTINGS, server_backend
-from llama_vision_block.families import LLAMA_32_VISION
+from llama_vision_block.families import LLAMA_32_VISION, LLAMA_4
 from llama_vision_block.providers.spec import ProviderSpec, Served
 
 NAME = "Ollama"
@@ -39,14 +39,19 @@ def create_backend(
 SPEC = ProviderSpec(
     id="ollama",
     name=NAME,
-    # Ollama's library names; `llama3.2-vision` is the 11B tag.
-    labels={"11B - Ollama": Served("llama3.2-vision"), "90B - Ollama": Served("llama3.2-vision:90b")},
+    # Ollama's library names; `llama3.2-vision` is the 11B tag, `llama4:scout` Llama 4
+    # Scout (17B active, 109B in all: it needs a large GPU or several).
+    labels={
+        "11B - Ollama": Served("llama3.2-vision"),
+        "90B - Ollama": Served("llama3.2-vision:90b"),
+        "Llama 4 Scout - Ollama": Served("llama4:scout", family=LLAMA_4),
+    },
     create_backend=create_backend,
     address_env=BASE_URL_ENV,
     settings=SERVER_SETTINGS,
     setting_notes={
         "base_url": f"For Ollama it defaults to ${BASE_URL_ENV}, else {DEFAULT_BASE_URL}.",
-        "served_model_name": "For Ollama it defaults to llama3.2-vision (llama3.2-vision:90b).",
+        "served_model_name": "For Ollama it defaults to llama3.2-vision (llama3.2-vision:90b, llama4:scout).",
     },
     parameter_notes=PARAMETER_NOTES,
 )

@@ -137,10 +137,15 @@ def test_cuda_requested_where_torch_sees_no_gpu(tmp_path):
         create(write_checkpoint(tmp_path, *COMPLETE), device="cuda")
 
 
-@pytest.mark.parametrize("batch_size", [0, -2, 1.5, "8", True])
-def test_a_bad_batch_size(tmp_path, batch_size):
-    with pytest.raises(ConfigurationError, match="`batch_size` must be a whole number of at least 1"):
-        create(write_checkpoint(tmp_path, *COMPLETE), device="cpu", batch_size=batch_size)
+@pytest.mark.parametrize("batch_size", [0, -2, 1.5, "8", True, 257])
+def test_a_bad_batch_size_is_refused_by_its_declaration_before_the_backend_is_built(batch_size):
+    # The spec declares batch_size an integer from 1 to 256; provider_settings checks
+    # every provider property by its declaration, so the backend never re-checks it.
+    from llama_vision_block.providers.local.backend import SPEC
+    from llama_vision_block.providers.spec import provider_settings
+
+    with pytest.raises(ConfigurationError, match=re.escape(f"`batch_size` must be a whole number from 1 to 256; got {batch_size!r}.")):
+        provider_settings(SPEC, {"batch_size": batch_size}, api_key=None)
 
 
 def test_default_device_and_batch_size():

@@ -53,3 +53,15 @@ def test_parameters_ollama_ignores_are_warned_about(server, caplog):
     generation = Generation(max_tokens=8, temperature=0.0, top_k=5)
     create_backend(MODEL_VARIANTS["11B - Ollama"], ProviderSettings(), generation)
     assert "`top_k` is ignored by Ollama's OpenAI-compatible endpoint." in caplog.text
+
+
+def test_the_llama_4_scout_label_reaches_ollamas_scout_tag(monkeypatch):
+    running = ChatServer(responder=ollama_responder("llama4:scout"), base_path="/v1").start()
+    monkeypatch.setenv(ollama.BASE_URL_ENV, running.base_url)
+    try:
+        variant = MODEL_VARIANTS["Llama 4 Scout - Ollama"]
+        reply = create_backend(variant, ProviderSettings(), GENERATION).complete(_request())
+    finally:
+        running.stop()
+    assert variant.family == "llama-4" and reply.text == "30x20"
+    assert running.requests[0].body["model"] == "llama4:scout"
