@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from typing import Callable, Optional, Set, Tuple, TypeVar
+from typing import Callable, Dict, Optional, Tuple, TypeVar
 
 from llama_vision_block.errors import NotAttempted, ProviderError, UnreachableError
 from llama_vision_block.providers.remote.transport import can_connect
@@ -29,12 +29,17 @@ Ask = Callable[[RetryPolicy], T]
 
 
 class Reachability:
-    """What this process knows of its endpoints: those it reached, those it could not."""
+    """What this process knows of its endpoints: those it reached, those it could not.
 
-    def __init__(self) -> None:
+    At most `limit` of each are remembered, the oldest forgotten first, so callers
+    naming endpoint after endpoint on a shared server cannot grow it without bound
+    (a forgotten endpoint is simply checked again)."""
+
+    def __init__(self, limit: int = 1024) -> None:
         self._lock = threading.Lock()
-        self._reached: Set[str] = set()
-        self._unreachable: Set[str] = set()
+        self._limit = limit
+        self._reached: Dict[str, None] = {}  # insertion-ordered sets
+        self._unreachable: Dict[str, None] = {}
 
     def reached(self, endpoint: str) -> bool:
         with self._lock:
@@ -46,8 +51,12 @@ class Reachability:
 
     def record(self, endpoint: str, reached: bool) -> None:
         with self._lock:
-            (self._reached if reached else self._unreachable).add(endpoint)
-            (self._unreachable if reached else self._reached).discard(endpoint)
+            known, other = (self._reached, self._unreachable) if reached else (self._unreachable, self._reached)
+            other.pop(endpoint, None)
+            known.pop(endpoint, None)
+            known[endpoint] = None
+            while len(known) > self._limit:
+                del known[next(iter(known))]
 
 
 UNREACHABLE = Reachability()

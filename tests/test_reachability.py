@@ -130,3 +130,12 @@ def test_in_process_there_is_nothing_to_reach(url):
 def test_an_unreachable_error_is_retried_as_transient_and_names_the_endpoint(url):
     error = UnreachableError("Local", url)
     assert error.retryable and error.endpoint == url and str(error) == f"Local: could not connect to {url}"
+
+
+def test_the_record_is_bounded_and_forgets_the_oldest_first():
+    record = Reachability(limit=3)
+    for index in range(5):
+        record.record(f"http://h{index}/v1", reached=False)
+    assert [record.unreachable(f"http://h{index}/v1") for index in range(5)] == [False, False, True, True, True]
+    record.record("http://h4/v1", reached=True)
+    assert record.reached("http://h4/v1") and not record.unreachable("http://h4/v1")
