@@ -44,6 +44,7 @@ from llama_vision_block.cli.engine import compile_workflow  # noqa: E402
 from llama_vision_block.images import prepare_image  # noqa: E402
 from llama_vision_block.prompts import to_chat_messages  # noqa: E402
 from llama_vision_block.results import reply_outputs  # noqa: E402
+from llama_vision_block.task_inputs import TaskInputs  # noqa: E402
 from llama_vision_block.tasks import build_prompt, task_spec  # noqa: E402
 
 FRAMES, CONCURRENCY, LATENCY_S, REPEATS = 64, 16, 0.2, 3
@@ -163,7 +164,9 @@ def own_cpu_ms(frame: np.ndarray) -> Dict[str, float]:
     return {
         "prepare": thread_ms(lambda: prepare_image(image, "frame")),
         "request": thread_ms(lambda: json.dumps({"messages": to_chat_messages(prompt, encoded.data_url())})),
-        "parse": thread_ms(lambda: reply_outputs(task_spec("structured-answering").interpret, reply, image, None, {"street": "", "cars": ""})),
+        "parse": thread_ms(lambda: reply_outputs(
+            task_spec("structured-answering").interpret, reply, image, TaskInputs(output_structure={"street": "", "cars": ""})
+        )),
     }
 
 

@@ -35,6 +35,7 @@ from llama_vision_block.providers.base import Generation, ProviderSettings, Visi
 from llama_vision_block.providers.local.backend import create_backend  # noqa: E402
 from llama_vision_block.providers.local.grammar import Grammars  # noqa: E402
 from llama_vision_block.schemas import response_schema  # noqa: E402
+from llama_vision_block.task_inputs import TaskInputs  # noqa: E402
 from llama_vision_block.tasks import TASKS, build_prompt  # noqa: E402
 from local_gpu import MODEL, build_random_11b, run_requests  # noqa: E402
 from support.images import make_image  # noqa: E402
@@ -48,7 +49,7 @@ JSON_TASKS = ["classification", "multi-label-classification", "structured-answer
 
 def requests_for(task: str, count: int, size: tuple, constrained: bool, length: int = MAX_TOKENS):
     constraint = response_schema(
-        TASKS[task].json_schema, "auto", classes=CLASSES, output_structure=STRUCTURE, max_tokens=MAX_TOKENS
+        TASKS[task].json_schema, "auto", TaskInputs(classes=CLASSES, output_structure=STRUCTURE), MAX_TOKENS
     )
     prompt = build_prompt(task, classes=CLASSES, output_structure=STRUCTURE)
     return [

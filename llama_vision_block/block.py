@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
+from typing import Any, Dict, Optional, Tuple, Type
 
 from inference.core.workflows import environment
 from inference.core.workflows.execution_engine.entities.base import (
@@ -32,6 +32,7 @@ from llama_vision_block.results import Interpreter, failure_outputs, reply_outpu
 from llama_vision_block.reachability import StepGate
 from llama_vision_block.retries import RetryPolicy, call_with_retries
 from llama_vision_block.schemas import ReplyCheck, ResponseSchema, check_reply, response_schema
+from llama_vision_block.task_inputs import TaskInputs
 from llama_vision_block.tasks import task_spec
 
 
@@ -62,29 +63,19 @@ class LlamaVisionBlockV1(WorkflowBlock):
         api_key = properties["api_key"]
         settings = provider_settings(spec, properties, api_key=key_for(variant, api_key))
         check_step(spec, settings)  # what a caller may name on the server's side
-        constraint = response_schema(
-            task.json_schema,
-            properties["constrained_decoding"],
-            classes=properties["classes"],
-            output_structure=properties["output_structure"],
-            max_tokens=generation.max_tokens,
-        )
+        inputs = TaskInputs.from_step(properties)
+        constraint = response_schema(task.json_schema, properties["constrained_decoding"], inputs, generation.max_tokens)
         backend = create_backend(variant, settings, generation)
         ask = ImageQuestion(
             backend=backend,
             gate=StepGate(backend.endpoint, connect_timeout_s=settings.request_timeout),
-            prompt=task.build_prompt(
-                prompt=properties["prompt"],
-                classes=properties["classes"],
-                output_structure=properties["output_structure"],
-            ),
+            prompt=task.build_prompt(inputs),
             generation=generation,
             constraint=constraint,
             retry_policy=RetryPolicy(max_retries=properties["max_retries"]),
             fail_fast=properties["fail_fast"],
             interpret=task.interpret,
-            classes=properties["classes"],
-            output_structure=properties["output_structure"],
+            inputs=inputs,
             secret=api_key,
         )
         workers = (
@@ -125,8 +116,7 @@ class ImageQuestion:
     retry_policy: RetryPolicy
     fail_fast: bool
     interpret: Optional[Interpreter]
-    classes: Optional[List[str]]
-    output_structure: Optional[Mapping[str, str]]
+    inputs: TaskInputs
     # The step's key: a server that echoes it in a reply must not put it in an output.
     secret: Optional[str] = field(default=None, repr=False)
 
@@ -149,14 +139,13 @@ class ImageQuestion:
         except ImageError as error:
             if self.fail_fast:
                 raise
-            return failure_outputs(error.for_image(name), self.classes)
+            return failure_outputs(error.for_image(name), self.inputs.classes)
         text = redact(reply.text, self.secret)
         return reply_outputs(
             self.interpret,
             text,
             image,
-            self.classes,
-            self.output_structure,
+            self.inputs,
             sent=request.image,
             cut_off_at=self.generation.max_tokens if reply.cut_off else None,
             input_tokens=reply.input_tokens,

@@ -8,12 +8,9 @@ from inference.core.workflows.execution_engine.entities.base import OutputDefini
 from inference.core.workflows.execution_engine.entities.types import (
     BOOLEAN_KIND,
     CLASSIFICATION_PREDICTION_KIND,
-    DICTIONARY_KIND,
     FLOAT_KIND,
     IMAGE_KIND,
-    INFERENCE_ID_KIND,
     INTEGER_KIND,
-    LANGUAGE_MODEL_OUTPUT_KIND,
     LIST_OF_VALUES_KIND,
     OBJECT_DETECTION_PREDICTION_KIND,
     SECRET_KIND,
@@ -45,8 +42,10 @@ from llama_vision_block.providers.registry import (
     providers_reading,
 )
 from llama_vision_block.providers.spec import StepSetting
+from llama_vision_block.results import OUTPUT_KINDS
 from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
 from llama_vision_block.schemas import DecodingMode, response_schema
+from llama_vision_block.task_inputs import TaskInputs
 from llama_vision_block.tasks import (
     DETECTION_MAX_TOKENS,
     SEED_MAX_TOKENS,
@@ -355,10 +354,8 @@ class BlockManifest(_WithProviderProperties):
         required = self.constrained_decoding == "required"  # "auto" never refuses a size
         if required and ("classes" not in needs or isinstance(self.classes, list)):  # not a selector
             try:  # the answer's schema must fit max_tokens
-                response_schema(
-                    TASKS[task].json_schema, self.constrained_decoding, classes=self.classes,
-                    output_structure=self.output_structure, max_tokens=self.max_tokens,
-                )
+                inputs = TaskInputs(classes=self.classes, output_structure=self.output_structure)
+                response_schema(TASKS[task].json_schema, self.constrained_decoding, inputs, self.max_tokens)
             except ConfigurationError as error:
                 raise ValueError(str(error)) from None
         if self.model_version in MODEL_VARIANTS:  # not a selector
@@ -411,14 +408,4 @@ class BlockManifest(_WithProviderProperties):
 
 
 def _outputs(prediction_kinds: List[Kind]) -> List[OutputDefinition]:
-    return [
-        OutputDefinition(name="output", kind=[STRING_KIND, LANGUAGE_MODEL_OUTPUT_KIND]),
-        OutputDefinition(name="classes", kind=[LIST_OF_VALUES_KIND]),
-        OutputDefinition(name="structured_output", kind=[DICTIONARY_KIND]),
-        OutputDefinition(name="predictions", kind=prediction_kinds),
-        OutputDefinition(name="error_status", kind=[BOOLEAN_KIND]),
-        OutputDefinition(name="error_message", kind=[STRING_KIND]),
-        OutputDefinition(name="inference_id", kind=[INFERENCE_ID_KIND]),
-        OutputDefinition(name="input_tokens", kind=[INTEGER_KIND]),
-        OutputDefinition(name="output_tokens", kind=[INTEGER_KIND]),
-    ]
+    return [OutputDefinition(name=name, kind=kinds or prediction_kinds) for name, kinds in OUTPUT_KINDS.items()]

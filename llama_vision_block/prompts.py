@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import List, Mapping, Optional, Sequence
 
 from llama_vision_block.errors import ConfigurationError
+from llama_vision_block.task_inputs import TaskInputs
 
 # The seed API's limit on a message's content (Workers AI's schema); applied to
 # every provider so a workflow behaves the same wherever it runs.
@@ -104,11 +105,11 @@ def _require_output_structure(
     return output_structure
 
 
-def unconstrained(prompt: Optional[str], **_: object) -> Prompt:
-    return Prompt(text=_require_prompt(prompt, "unconstrained"))
+def unconstrained(inputs: TaskInputs) -> Prompt:
+    return Prompt(text=_require_prompt(inputs.prompt, "unconstrained"))
 
 
-def ocr(**_: object) -> Prompt:
+def ocr(inputs: TaskInputs) -> Prompt:
     return Prompt(
         text=(
             "Read every piece of text visible in this image and write it out, keeping "
@@ -119,8 +120,8 @@ def ocr(**_: object) -> Prompt:
     )
 
 
-def visual_question_answering(prompt: Optional[str], **_: object) -> Prompt:
-    question = _require_prompt(prompt, "visual-question-answering")
+def visual_question_answering(inputs: TaskInputs) -> Prompt:
+    question = _require_prompt(inputs.prompt, "visual-question-answering")
     return Prompt(
         text=(
             "Answer this question about the image. Answer an open question in a few "
@@ -130,11 +131,11 @@ def visual_question_answering(prompt: Optional[str], **_: object) -> Prompt:
     )
 
 
-def caption(**_: object) -> Prompt:
+def caption(inputs: TaskInputs) -> Prompt:
     return Prompt(text="Write a caption for this image: describe it in one short sentence.")
 
 
-def detailed_caption(**_: object) -> Prompt:
+def detailed_caption(inputs: TaskInputs) -> Prompt:
     return Prompt(
         text=(
             "Describe this image in detail: the scene, the main objects, their "
@@ -143,8 +144,8 @@ def detailed_caption(**_: object) -> Prompt:
     )
 
 
-def classification(classes: Optional[Sequence[str]], **_: object) -> Prompt:
-    names = _require_classes(classes, "classification")
+def classification(inputs: TaskInputs) -> Prompt:
+    names = _require_classes(inputs.classes, "classification")
     return Prompt(
         text=(
             "Classify this image: choose exactly one class from the list below, the "
@@ -156,10 +157,8 @@ def classification(classes: Optional[Sequence[str]], **_: object) -> Prompt:
     )
 
 
-def multi_label_classification(
-    classes: Optional[Sequence[str]], **_: object
-) -> Prompt:
-    names = _require_classes(classes, "multi-label-classification")
+def multi_label_classification(inputs: TaskInputs) -> Prompt:
+    names = _require_classes(inputs.classes, "multi-label-classification")
     return Prompt(
         text=(
             "Classify this image: choose every class from the list below that is "
@@ -172,10 +171,8 @@ def multi_label_classification(
     )
 
 
-def structured_answering(
-    output_structure: Optional[Mapping[str, str]], **_: object
-) -> Prompt:
-    fields = _require_output_structure(output_structure)
+def structured_answering(inputs: TaskInputs) -> Prompt:
+    fields = _require_output_structure(inputs.output_structure)
     return Prompt(
         text=(
             "Extract information from this image as JSON. The dictionary below lists "
@@ -187,8 +184,8 @@ def structured_answering(
     )
 
 
-def object_detection(classes: Optional[Sequence[str]], **_: object) -> Prompt:
-    names = _require_classes(classes, "object-detection")
+def object_detection(inputs: TaskInputs) -> Prompt:
+    names = _require_classes(inputs.classes, "object-detection")
     return Prompt(
         text=(
             "Find every instance of the classes below in this image.\n"

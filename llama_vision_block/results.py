@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from uuid import uuid4
 
 import supervision as sv
@@ -12,9 +12,20 @@ from inference.core.workflows.core_steps.common.vlm_decoding import (
     parse_multi_label_classification_results,
 )
 from inference.core.workflows.execution_engine.entities.base import WorkflowImageData
+from inference.core.workflows.execution_engine.entities.types import (
+    BOOLEAN_KIND,
+    DICTIONARY_KIND,
+    INFERENCE_ID_KIND,
+    INTEGER_KIND,
+    LANGUAGE_MODEL_OUTPUT_KIND,
+    LIST_OF_VALUES_KIND,
+    STRING_KIND,
+    Kind,
+)
 
 from llama_vision_block.images import PreparedImage
 from llama_vision_block.schemas import ReplyCheck
+from llama_vision_block.task_inputs import TaskInputs
 from llama_vision_block.parsing import (
     MultiLabel,
     Parsed,
@@ -26,16 +37,16 @@ from llama_vision_block.parsing import (
 )
 
 
-# Reads a reply for a task: (the output it fills, what parsing gave).
-Interpreter = Callable[..., Tuple[str, Parsed]]
+# Reads a reply for a task: (reply, image, inputs, inference id, the size the model
+# saw) -> (the output it fills, what parsing gave).
+Interpreter = Callable[[str, WorkflowImageData, TaskInputs, str, Tuple[int, int]], Tuple[str, Parsed]]
 
 
 def reply_outputs(
     interpret: Optional[Interpreter],
     reply: str,
     image: WorkflowImageData,
-    classes: Optional[List[str]],
-    output_structure: Optional[Mapping[str, str]],
+    inputs: TaskInputs,
     sent: Optional[PreparedImage] = None,
     cut_off_at: Optional[int] = None,
     input_tokens: Optional[int] = None,
@@ -52,7 +63,7 @@ def reply_outputs(
     itself (`schemas.check_reply`): one the provider did not constrain under
     "required" is not read; one at its bound is read, and flagged.
     """
-    outputs = _empty_outputs(output=reply, classes=classes)
+    outputs = _empty_outputs(output=reply, classes=inputs.classes)
     outputs.update(input_tokens=input_tokens, output_tokens=output_tokens)
     problems = []
     if not reply.strip():  # never an empty answer that claims success
@@ -62,16 +73,11 @@ def reply_outputs(
         problems.append(check.ignored)  # and no answer read from such a reply
     elif interpret is not None:
         name, parsed = interpret(
-            reply,
-            image=image,
-            classes=classes,
-            output_structure=output_structure,
-            inference_id=outputs["inference_id"],
-            sent_size=(sent.width, sent.height) if sent else _decoded_size(image),
+            reply, image, inputs, outputs["inference_id"], (sent.width, sent.height) if sent else _decoded_size(image)
         )
         if parsed.ok:
             outputs[name] = parsed.value
-            held = _size_of(parsed.value, output_structure)
+            held = _size_of(parsed.value, inputs.output_structure)
         problems.extend(problem for problem in (parsed.error, parsed.warning, check.at_bound) if problem)
     if cut_off_at is not None:
         # The answer read so far is kept; the message says how much of it there is.
@@ -103,18 +109,25 @@ def failure_outputs(message: str, classes: Optional[List[str]]) -> Dict[str, Any
     return outputs
 
 
-def _empty_outputs(output: str, classes: Optional[List[str]]) -> Dict[str, Any]:
-    return {
-        "output": output,
-        "classes": classes,
-        "structured_output": None,
-        "predictions": None,
-        "error_status": False,
-        "error_message": "",
-        "inference_id": str(uuid4()),
-        "input_tokens": None,
-        "output_tokens": None,
-    }
+# The block's outputs, each with its kinds; "predictions" takes the kinds of the
+# task's prediction (the manifest's to say). The one list of output names.
+OUTPUT_KINDS: Dict[str, Optional[List[Kind]]] = {
+    "output": [STRING_KIND, LANGUAGE_MODEL_OUTPUT_KIND],
+    "classes": [LIST_OF_VALUES_KIND],
+    "structured_output": [DICTIONARY_KIND],
+    "predictions": None,
+    "error_status": [BOOLEAN_KIND],
+    "error_message": [STRING_KIND],
+    "inference_id": [INFERENCE_ID_KIND],
+    "input_tokens": [INTEGER_KIND],
+    "output_tokens": [INTEGER_KIND],
+}
+
+
+def _empty_outputs(output: str, classes: Optional[Sequence[str]]) -> Dict[str, Any]:
+    outputs: Dict[str, Any] = dict.fromkeys(OUTPUT_KINDS)
+    outputs.update(output=output, classes=classes, error_status=False, error_message="", inference_id=str(uuid4()))
+    return outputs
 
 
 def _decoded_size(image: WorkflowImageData) -> Tuple[int, int]:
@@ -122,9 +135,11 @@ def _decoded_size(image: WorkflowImageData) -> Tuple[int, int]:
     return width, height
 
 
-def structured(reply: str, output_structure, **_: Any) -> Tuple[str, Parsed]:
+def structured(
+    reply: str, image: WorkflowImageData, inputs: TaskInputs, inference_id: str, sent_size: Tuple[int, int]
+) -> Tuple[str, Parsed]:
     """`structured-answering`: the object with every requested key."""
-    return "structured_output", parse_structured(reply, output_structure)
+    return "structured_output", parse_structured(reply, inputs.output_structure)
 
 
 def _classification(parse: Callable, answer: Callable, build: Callable) -> Interpreter:
@@ -133,11 +148,13 @@ def _classification(parse: Callable, answer: Callable, build: Callable) -> Inter
     `roboflow_core/vlm_as_classifier@v2` use: the parser reads what Llama wrote,
     inference owns the shape of the prediction."""
 
-    def interpret(reply: str, image, classes, inference_id: str, **_: Any) -> Tuple[str, Parsed]:
-        parsed = parse(reply, classes)
+    def interpret(
+        reply: str, image: WorkflowImageData, inputs: TaskInputs, inference_id: str, sent_size: Tuple[int, int]
+    ) -> Tuple[str, Parsed]:
+        parsed = parse(reply, inputs.classes)
         if not parsed.ok:
             return "predictions", parsed
-        error, prediction = build(image=image, results=answer(parsed.value), classes=classes, inference_id=inference_id)
+        error, prediction = build(image=image, results=answer(parsed.value), classes=inputs.classes, inference_id=inference_id)
         if error:
             return "predictions", Parsed(None, error="the answer could not be made into a classification prediction")
         return "predictions", Parsed(prediction, warning=parsed.warning)
@@ -146,17 +163,13 @@ def _classification(parse: Callable, answer: Callable, build: Callable) -> Inter
 
 
 def object_detection(
-    reply: str,
-    image,
-    classes,
-    inference_id: str,
-    sent_size: Tuple[int, int],
-    **_: Any,
+    reply: str, image: WorkflowImageData, inputs: TaskInputs, inference_id: str, sent_size: Tuple[int, int]
 ) -> Tuple[str, Parsed]:
     """`object-detection`: boxes parsed in the size the model saw (a reply in
     pixels means those pixels), made into detections of the original image by
     inference's own builder (the metadata every detection model attaches, so
     visualisers, trackers and sinks treat them like any other)."""
+    classes = inputs.classes
     parsed = parse_detections(reply, classes, sent_size)
     if not parsed.ok:
         return "predictions", parsed

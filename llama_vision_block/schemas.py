@@ -29,6 +29,7 @@ from functools import cached_property
 from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, get_args
 
 from llama_vision_block.errors import ConfigurationError
+from llama_vision_block.task_inputs import TaskInputs
 
 Schema = Dict[str, Any]
 logger = logging.getLogger(__name__)
@@ -81,9 +82,9 @@ class ResponseSchema:
 
 
 def response_schema(
-    build: Optional[Callable[..., Schema]], mode: str, **values: Any
+    build: Optional[Callable[[TaskInputs, int], Schema]], mode: str, inputs: TaskInputs, max_tokens: int
 ) -> Optional[ResponseSchema]:
-    """The schema a step's replies must match: `build(**values)` unless the task
+    """The schema a step's replies must match: `build(inputs, max_tokens)` unless the task
     answers in free text (`build` is None) or the step set `constrained_decoding`
     to "off". Under "auto", a schema that cannot fit `max_tokens` leaves the
     answer unconstrained (as before constrained decoding, so older workflows with
@@ -95,7 +96,7 @@ def response_schema(
     if build is None or mode == "off":
         return None
     try:
-        return ResponseSchema(build(**values), required=mode == "required")
+        return ResponseSchema(build(inputs, max_tokens), required=mode == "required")
     except SchemaTooLarge as error:
         if mode == "required":
             raise
@@ -136,13 +137,14 @@ def _digit_tokens(digits: int) -> int:
     return -(-digits // DIGITS_PER_TOKEN)
 
 
-def classification(classes: Sequence[str], max_tokens: int, **_: object) -> Schema:
-    """One class from `classes` and a confidence."""
-    return _fitting("classification", max_tokens, lambda _: _object(class_name=_one_of(classes), confidence=_UNIT))
+def classification(inputs: TaskInputs, max_tokens: int) -> Schema:
+    """One class from the step's classes and a confidence."""
+    return _fitting("classification", max_tokens, lambda _: _object(class_name=_one_of(inputs.classes), confidence=_UNIT))
 
 
-def multi_label_classification(classes: Sequence[str], max_tokens: int, **_: object) -> Schema:
-    """A list of classes from `classes`, each with a confidence; as many as fit."""
+def multi_label_classification(inputs: TaskInputs, max_tokens: int) -> Schema:
+    """A list of the step's classes, each with a confidence; as many as fit."""
+    classes = inputs.classes
     item = _object(**{"class": _one_of(classes), "confidence": _UNIT})
     return _fitting(
         "multi-label-classification", max_tokens,
@@ -150,9 +152,10 @@ def multi_label_classification(classes: Sequence[str], max_tokens: int, **_: obj
     )
 
 
-def structured_answering(output_structure: Mapping[str, str], max_tokens: int, **_: object) -> Schema:
-    """Exactly the keys of `output_structure`, each a short text, a number, a
-    boolean or null; the texts are as long as fit."""
+def structured_answering(inputs: TaskInputs, max_tokens: int) -> Schema:
+    """Exactly the keys of the step's output structure, each a short text, a
+    number, a boolean or null; the texts are as long as fit."""
+    output_structure = inputs.output_structure
     def schema(length: int) -> Schema:
         return _object(**{
             key: {"description": str(description), "anyOf": [
@@ -167,9 +170,10 @@ def structured_answering(output_structure: Mapping[str, str], max_tokens: int, *
     return _fitting("structured-answering", max_tokens, schema, most=max_tokens)
 
 
-def object_detection(classes: Sequence[str], max_tokens: int, **_: object) -> Schema:
-    """A list of boxes, each a class from `classes`, four fractions of the image and
-    a confidence; as many as fit."""
+def object_detection(inputs: TaskInputs, max_tokens: int) -> Schema:
+    """A list of boxes, each one of the step's classes, four fractions of the image
+    and a confidence; as many as fit."""
+    classes = inputs.classes
     box = {"type": "array", "items": _UNIT, "minItems": 4, "maxItems": 4}
     item = _object(**{"class": _one_of(classes), "box": box, "confidence": _UNIT})
     return _fitting("object-detection", max_tokens, lambda size: _object(detections=_array(item, size)), most=max_tokens)

@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, FrozenSet, Literal, Mapping, Optional, S
 from llama_vision_block import prompts, results, schemas
 from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.prompts import Prompt
+from llama_vision_block.task_inputs import TaskInputs
 
 # The editor's wording, shared by every VLM block of inference.
 from inference.core.workflows.core_steps.common.vlms import VLM_TASKS_METADATA
@@ -39,7 +40,7 @@ class TaskSpec:
     description: str
     # Step properties the task cannot do without: "prompt", "classes", "output_structure".
     needs: FrozenSet[str]
-    build_prompt: Callable[..., Prompt]
+    build_prompt: Callable[[TaskInputs], Prompt]
     # Turns the reply into outputs; None for tasks whose answer is the text itself.
     interpret: Optional[results.Interpreter] = None
     # "classification" or "object-detection" for tasks that fill `predictions`.
@@ -49,7 +50,7 @@ class TaskSpec:
     recommended_parser: Optional[str] = None
     # The JSON schema its answer must match, from the step's classes or
     # output_structure and max_tokens (`schemas.py`); None where it is free text.
-    json_schema: Optional[Callable[..., Mapping[str, Any]]] = None
+    json_schema: Optional[Callable[[TaskInputs, int], Mapping[str, Any]]] = None
     # `max_tokens` for a step that sets none.
     default_max_tokens: int = SEED_MAX_TOKENS
 
@@ -139,7 +140,7 @@ def build_prompt(
     output_structure: Optional[Mapping[str, str]] = None,
 ) -> Prompt:
     """Builds the prompt for `task_type`, checking the values it needs at run time."""
-    return task_spec(task_type).build_prompt(prompt=prompt, classes=classes, output_structure=output_structure)
+    return task_spec(task_type).build_prompt(TaskInputs(prompt=prompt, classes=classes, output_structure=output_structure))
 
 
 def tasks_with_schema() -> Tuple[str, ...]:

@@ -6,6 +6,7 @@ import pytest
 
 from llama_vision_block import schemas
 from llama_vision_block.providers.local.model_cache import MODEL_CACHE
+from llama_vision_block.task_inputs import TaskInputs
 from llama_vision_block.tasks import TASK_TYPES, TASKS
 from support.images import make_image
 from support.tiny_mllama import build_tiny_mllama
@@ -127,7 +128,7 @@ def test_a_constrained_list_that_fills_its_bound_keeps_its_answer_and_is_flagged
 ):
     # xgrammar holds the random model to the schema: at this max_tokens the list
     # has room for one entry, fewer than the answer could need.
-    bound = schemas.budget_item_limits(TASKS[task_type].json_schema(classes=classes, max_tokens=max_tokens))[key]
+    bound = schemas.budget_item_limits(TASKS[task_type].json_schema(TaskInputs(classes=classes), max_tokens))[key]
     step = _step(task_type=task_type, classes=classes, max_tokens=max_tokens, temperature=1.0, seed=7,
                  constrained_decoding="required", batch_size=4)
     images = [make_image(48, 40, seed=i) for i in range(4)]

@@ -10,6 +10,7 @@ from llama_vision_block import schemas
 from llama_vision_block.images import encode_image
 from llama_vision_block.prompts import to_chat_messages
 from llama_vision_block.providers.local.backend import render_prompt
+from llama_vision_block.task_inputs import TaskInputs
 from llama_vision_block.tasks import TASK_TYPES, build_prompt
 from support.images import make_image
 from support.tiny_mllama import build_tiny_mllama
@@ -95,7 +96,7 @@ def test_the_server_ignores_a_json_schema_rather_than_refusing_it(server):
     """transformers serve takes `response_format` and, logging that it ignores
     it, answers unconstrained: nothing to fall back from, so the reply itself
     must tell whether the constraint was applied."""
-    schema = schemas.classification(["car", "bus"], max_tokens=60)
+    schema = schemas.classification(TaskInputs(classes=["car", "bus"]), 60)
     messages = to_chat_messages(build_prompt("classification", classes=["car", "bus"]), encode_image(make_image(32, 32)).data_url())
     response_format = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": True}}
     body = {"model": server.model, "max_tokens": 60, "temperature": 0.0, "messages": messages, "response_format": response_format}

@@ -12,6 +12,7 @@ from inference.core.workflows.execution_engine.entities.base import (
 
 from llama_vision_block.images import encode_image, prepare_image
 from llama_vision_block.results import failure_outputs, reply_outputs
+from llama_vision_block.task_inputs import TaskInputs
 from llama_vision_block.tasks import TASK_TYPES, task_spec
 
 IMAGE = WorkflowImageData(
@@ -22,7 +23,7 @@ CLASSES = ["car", "truck"]
 
 
 def _outputs(task_type, reply, output_structure=None):
-    return reply_outputs(task_spec(task_type).interpret, reply, IMAGE, CLASSES, output_structure)
+    return reply_outputs(task_spec(task_type).interpret, reply, IMAGE, TaskInputs(classes=CLASSES, output_structure=output_structure))
 
 
 @pytest.mark.parametrize(
@@ -125,7 +126,7 @@ def test_detections_map_from_the_downscaled_image_back_to_the_original(box):
     image = WorkflowImageData(parent_metadata=ImageParentMetadata(parent_id="big"), numpy_image=pixels)
     reply = f'{{"detections": [{{"class": "car", "box": {box}}}]}}'
 
-    outputs = reply_outputs(task_spec("object-detection").interpret, reply, image, CLASSES, None, sent=sent)
+    outputs = reply_outputs(task_spec("object-detection").interpret, reply, image, TaskInputs(classes=CLASSES), sent=sent)
 
     assert (sent.width, sent.height, sent.source_size) == (1120, 560, (2000, 1000))
     assert outputs["predictions"].xyxy.tolist() == [[500.0, 500.0, 1500.0, 1000.0]]
@@ -138,7 +139,7 @@ def test_classification_sizes_come_from_the_sent_image_without_decoding():
     sent = prepare_image(image, "images[0]")
     reply = '{"class_name": "car", "confidence": 0.5}'
 
-    outputs = reply_outputs(task_spec("classification").interpret, reply, image, CLASSES, None, sent=sent)
+    outputs = reply_outputs(task_spec("classification").interpret, reply, image, TaskInputs(classes=CLASSES), sent=sent)
 
     assert sent.data == jpeg  # passed through, not decoded
     assert outputs["predictions"]["image"] == {"width": 40, "height": 30}
@@ -173,7 +174,7 @@ def test_classification_predictions_are_what_the_engines_formatter_gives_for_the
         parse_multi_class_classification_results if task_type == "classification" else parse_multi_label_classification_results
     )
     expected = formatter(image=IMAGE, results=json.loads(clean), classes=classes, inference_id="id-1")
-    outputs = reply_outputs(task_spec(task_type).interpret, messy, IMAGE, classes, None)
+    outputs = reply_outputs(task_spec(task_type).interpret, messy, IMAGE, TaskInputs(classes=classes))
     assert outputs["error_status"] is False, outputs["error_message"]
     expected["predictions"]["inference_id"] = outputs["inference_id"]
     assert outputs["predictions"] == expected["predictions"]
@@ -194,7 +195,8 @@ def test_classification_predictions_are_what_the_engines_formatter_gives_for_the
 )
 def test_an_answer_cut_at_max_tokens_keeps_what_was_read_and_says_how_much(task_type, reply, read, kept):
     outputs = reply_outputs(
-        task_spec(task_type).interpret, reply, IMAGE, CLASSES, {"street": "street name", "exit": "exit number"}, cut_off_at=60
+        task_spec(task_type).interpret, reply, IMAGE,
+        TaskInputs(classes=CLASSES, output_structure={"street": "street name", "exit": "exit number"}), cut_off_at=60
     )
     assert outputs["error_status"] is True
     assert outputs["error_message"] == f"the reply was cut off at max_tokens=60 with {read} read; raise `max_tokens` for complete answers"
@@ -215,7 +217,7 @@ def test_a_constrained_answer_at_its_bound_keeps_its_predictions_and_is_flagged(
     check = ReplyCheck(at_bound="the answer holds 1 entries in 'detections', …")
     outputs = reply_outputs(
         task_spec("object-detection").interpret, '{"detections": [{"class": "car", "box": [0.1, 0.1, 0.3, 0.3], "confidence": 0.9}]}',
-        IMAGE, CLASSES, None, check=check,
+        IMAGE, TaskInputs(classes=CLASSES), check=check,
     )
     assert (outputs["error_status"], outputs["error_message"]) == (True, check.at_bound)
     assert len(outputs["predictions"]) == 1

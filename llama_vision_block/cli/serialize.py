@@ -6,16 +6,10 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-RECORD_FIELDS = (
-    "output",
-    "structured_output",
-    "predictions",
-    "error_status",
-    "error_message",
-    "inference_id",
-    "input_tokens",
-    "output_tokens",
-)
+from llama_vision_block.results import OUTPUT_KINDS  # the CLI imports this module once the engine is needed
+
+# A line holds every output of the block but `classes`, which the run's settings hold.
+RECORD_FIELDS = tuple(name for name in OUTPUT_KINDS if name != "classes")
 
 
 # What a confidence and a pixel coordinate mean, without float32's noise
@@ -75,17 +69,9 @@ def record(image_path: str, outputs: Dict[str, Any]) -> Dict[str, Any]:
 
 def failed_record(image_path: str, message: str) -> Dict[str, Any]:
     """The record of an image that could not be sent at all (e.g. not decodable)."""
-    return {
-        "image": image_path,
-        "output": "",
-        "structured_output": None,
-        "predictions": None,
-        "error_status": True,
-        "error_message": message,
-        "inference_id": None,
-        "input_tokens": None,
-        "output_tokens": None,
-    }
+    line: Dict[str, Any] = {"image": image_path, **dict.fromkeys(RECORD_FIELDS)}
+    line.update(output="", error_status=True, error_message=message)
+    return line
 
 
 def save_images(value: Any, directory: str, name: str) -> Any:

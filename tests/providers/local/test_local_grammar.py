@@ -17,6 +17,7 @@ from llama_vision_block.parsing import parse_detections, parse_multi_label, pars
 from llama_vision_block.providers.base import Generation, ProviderSettings, VisionRequest
 from llama_vision_block.providers.local import backend as local_transformers
 from llama_vision_block.schemas import ResponseSchema, response_schema, schema_violation
+from llama_vision_block.task_inputs import TaskInputs
 from llama_vision_block.tasks import TASKS, build_prompt
 from support.images import make_image
 
@@ -41,9 +42,8 @@ def _backend(path, batch_size=4):
 
 
 def _constraint(task, mode="auto"):
-    return response_schema(
-        TASKS[task].json_schema, mode, classes=CLASSES, output_structure=STRUCTURE, max_tokens=DEFAULT_MAX_TOKENS
-    )
+    inputs = TaskInputs(classes=CLASSES, output_structure=STRUCTURE)
+    return response_schema(TASKS[task].json_schema, mode, inputs, DEFAULT_MAX_TOKENS)
 
 
 def _request(task, sample, constraint):

@@ -9,6 +9,7 @@ from llama_vision_block.images import encode_image
 from llama_vision_block.providers.base import Generation, ProviderSettings, VisionRequest
 from llama_vision_block.providers.local import backend as local_transformers
 from llama_vision_block.schemas import ResponseSchema, classification, schema_violation
+from llama_vision_block.task_inputs import TaskInputs
 from llama_vision_block.tasks import build_prompt
 from support.images import make_image
 from support.tiny_llama4 import build_tiny_llama4
@@ -49,7 +50,7 @@ def test_a_llama4_checkpoint_answers_through_the_backend_in_metas_llama4_format(
 
 def test_constrained_decoding_works_with_llama4s_tokenizer(llama4_checkpoint):
     backend = _backend(llama4_checkpoint)
-    constraint = ResponseSchema(classification(CLASSES, max_tokens=120))
+    constraint = ResponseSchema(classification(TaskInputs(classes=CLASSES), 120))
     replies = [backend.complete(_request(seed, constraint)) for seed in range(4)]
     assert all(schema_violation(reply.text, constraint.schema) is None for reply in replies), [r.text for r in replies]
 

@@ -14,12 +14,13 @@ from llama_vision_block.providers.registry import create_backend
 from llama_vision_block.providers.base import Generation, ProviderSettings, VisionRequest
 from llama_vision_block.providers.remote import cloudflare as workers_ai, openrouter
 from llama_vision_block.schemas import ResponseSchema, classification, schema_violation
+from llama_vision_block.task_inputs import TaskInputs
 from support.chat_server import ChatServer, chat_completion, image_size_text
 from support.images import make_image
 from support.schema_answers import smallest_answer
 
 GENERATION = Generation(max_tokens=200, temperature=0.0)
-SCHEMA = classification(["cat", "dog"], max_tokens=200)
+SCHEMA = classification(TaskInputs(classes=["cat", "dog"]), 200)
 
 
 def _request(required=False, constrained=True):
