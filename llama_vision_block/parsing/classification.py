@@ -155,7 +155,7 @@ def _text_answer(text: str, matcher: ClassMatcher) -> Optional[Parsed[SingleLabe
     if not answers:
         return None
     if not_finite(raw_confidence):
-        return failed(f"the confidence of '{answers[0][0]}' ({raw_confidence}) is not a finite number")
+        return failed(_not_finite([(answers[0][0], raw_confidence, False)]))
     class_name, class_id = answers[0]
     conflict = different_answers(name for name, _ in answers)
     if conflict:

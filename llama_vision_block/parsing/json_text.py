@@ -111,14 +111,15 @@ def pick(
 
 
 def different_answers(answers: Iterable[str]) -> Optional[str]:
-    """The error for a reply that gives more than one distinct answer, or None."""
+    """The error for a reply that gives more than one distinct answer, or None.
+    Answers are told apart in full; the message quotes each cut to a line."""
     distinct = list(dict.fromkeys(answers))
     if len(distinct) < 2:
         return None
-    return f"the reply gives {len(distinct)} different answers ({'; '.join(distinct)}) and no correction"
+    return f"the reply gives {len(distinct)} different answers ({'; '.join(map(_quote, distinct))}) and no correction"
 
 
-def quote(value: str, limit: int = 80) -> str:
+def _quote(value: str, limit: int = 80) -> str:
     """`value` on one line, cut to `limit` characters."""
     line = " ".join(value.split())
     return line if len(line) <= limit else line[: limit - 1] + "\u2026"

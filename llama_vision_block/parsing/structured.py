@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from llama_vision_block.parsing.coercion import normalize_key
 from llama_vision_block.parsing.corrections import read_corrected
-from llama_vision_block.parsing.json_text import different_answers, pick, quote
+from llama_vision_block.parsing.json_text import different_answers, pick
 from llama_vision_block.parsing.lenient import Loaded
 from llama_vision_block.parsing.result import Parsed, ReplyParseError, failed
 
@@ -27,13 +27,15 @@ def parse_structured(text: str, output_structure: Mapping[str, str]) -> Parsed[d
     """
     if not isinstance(text, str):
         return failed(f"expected the reply as str, got {type(text).__name__}")
-    wanted = [str(key) for key in (output_structure or {})]
-    # An echo of the request ({"count": "number of people"}) is not an answer.
+    # The requested keys and their descriptions: an echo of the request
+    # ({"count": "number of people"}) is not an answer.
     template = {str(key): str(value).strip().casefold() for key, value in (output_structure or {}).items()}
-    return read_corrected(text, lambda reply: _structured(reply, wanted, template))
+    return read_corrected(text, lambda reply: _structured(reply, template))
 
 
-def _structured(text: str, wanted: List[str], template: Mapping[str, str]) -> Parsed[dict]:
+def _structured(text: str, template: Mapping[str, str]) -> Parsed[dict]:
+    wanted = list(template)
+
     def interpret(candidate: Loaded) -> Tuple[int, Parsed[dict]]:
         found = _best_object(candidate.value, wanted)
         if isinstance(found, str):
@@ -96,7 +98,7 @@ def _is_template(value: dict, template: Mapping[str, str]) -> bool:
 def _said(value: dict, wanted: List[str]) -> str:
     """The answer's requested values, in a form that tells two apart and quotes one."""
     shown = {key: value.get(key) for key in wanted} if wanted else value
-    return quote(json.dumps(shown, ensure_ascii=False, default=str))
+    return json.dumps(shown, ensure_ascii=False, default=str)
 
 
 def _coverage(found: dict, wanted: List[str]) -> int:

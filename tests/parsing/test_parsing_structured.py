@@ -86,3 +86,12 @@ def test_a_correction_without_a_new_object_is_an_error() -> None:
     parsed = parse_structured('{"count": 3, "main_color": "red"}\nWait, I need to recount.', STRUCTURE)
     assert parsed.ok is False
     assert "no corrected answer could be read" in parsed.error
+
+
+def test_two_long_answers_that_differ_only_past_the_quote_are_still_two_answers() -> None:
+    # The message quotes each answer cut to a line; telling them apart reads them whole.
+    first = '{"count": 1, "main_color": "' + "x" * 100 + 'a"}'
+    second = '{"count": 1, "main_color": "' + "x" * 100 + 'b"}'
+    parsed = parse_structured(f"{first}\nor\n{second}", STRUCTURE)
+    assert parsed.value is None
+    assert parsed.error.startswith("the reply gives 2 different answers (") and "\u2026" in parsed.error
