@@ -103,7 +103,7 @@ def workflow_api_key(definition: Dict[str, Any], parameters: Optional[Dict[str, 
 def llama_model_versions(definition: Dict[str, Any], parameters: Dict[str, Any]) -> List[Any]:
     """The `model_version` of each step of this block in the workflow, with
     `$inputs.NAME` read from `parameters` or the input's default value."""
-    from llama_vision_block.manifest import BLOCK_TYPE, SEED_BLOCK_TYPE
+    from llama_vision_block.block_types import SEED_BLOCK_TYPE
     from llama_vision_block.model_versions import DEFAULT_MODEL_VERSION, SEED_DEFAULT_MODEL_VERSION
 
     defaults = {
@@ -112,9 +112,7 @@ def llama_model_versions(definition: Dict[str, Any], parameters: Dict[str, Any])
         if isinstance(item, dict)
     }
     labels = []
-    for step in definition.get("steps", []):
-        if not isinstance(step, dict) or step.get("type") not in (BLOCK_TYPE, SEED_BLOCK_TYPE):
-            continue
+    for step in _llama_steps(definition):
         default = SEED_DEFAULT_MODEL_VERSION if step["type"] == SEED_BLOCK_TYPE else DEFAULT_MODEL_VERSION
         label = step.get("model_version", default)
         if isinstance(label, str) and label.startswith("$inputs."):
@@ -122,6 +120,14 @@ def llama_model_versions(definition: Dict[str, Any], parameters: Dict[str, Any])
             label = parameters.get(name, defaults.get(name))
         labels.append(label)
     return labels
+
+
+def _llama_steps(definition: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The workflow's steps of this block, under either of its types."""
+    from llama_vision_block.block_types import BLOCK_TYPE, SEED_BLOCK_TYPE
+
+    steps = definition.get("steps", [])
+    return [step for step in steps if isinstance(step, dict) and step.get("type") in (BLOCK_TYPE, SEED_BLOCK_TYPE)]
 
 
 def workflow_command(args: argparse.Namespace) -> int:
@@ -156,12 +162,8 @@ _WATCH = "__llama_vision_watch__"
 def watch_llama_steps(definition: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, str]]:
     """The definition with an output of each Llama step's `error_message`, and
     which step each added output watches."""
-    from llama_vision_block.manifest import BLOCK_TYPE, SEED_BLOCK_TYPE
-
     watches = {
-        f"{_WATCH}{step['name']}": step["name"]
-        for step in definition.get("steps", [])
-        if isinstance(step, dict) and step.get("type") in (BLOCK_TYPE, SEED_BLOCK_TYPE) and isinstance(step.get("name"), str)
+        f"{_WATCH}{step['name']}": step["name"] for step in _llama_steps(definition) if isinstance(step.get("name"), str)
     }
     outputs = [*definition.get("outputs", [])] + [
         {"type": "JsonField", "name": name, "selector": f"$steps.{step}.error_message"} for name, step in watches.items()
