@@ -41,11 +41,36 @@ def read_request(connection: socket.socket) -> bytes:
     return head + b"\r\n\r\n" + body
 
 
+class ConnectionServer:
+    """A socket server on 127.0.0.1 that hands each connection to `handle`, on a
+    thread of its own, until `stop`."""
+
+    _socket: socket.socket = None
+
+    def start(self):
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._socket.close()
+
+    def handle(self, connection: socket.socket) -> None:
+        raise NotImplementedError
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.handle, args=(connection,), daemon=True).start()
+
+
 @dataclass
-class TricklingServer:
+class TricklingServer(ConnectionServer):
     interval_s: float = 0.05
     sent: List[int] = field(default_factory=list)  # bytes sent, per connection
-    _socket: socket.socket = None
 
     @property
     def base_url(self) -> str:
@@ -56,27 +81,11 @@ class TricklingServer:
     def full_reply_bytes(self) -> int:
         return len(self._reply())
 
-    def start(self) -> "TricklingServer":
-        self._socket = socket.create_server(("127.0.0.1", 0))
-        threading.Thread(target=self._accept, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._socket.close()
-
     def _reply(self) -> bytes:
         head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n"
         return head.encode() + BODY
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self._socket.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._trickle, args=(connection,), daemon=True).start()
-
-    def _trickle(self, connection: socket.socket) -> None:
+    def handle(self, connection: socket.socket) -> None:
         sent = 0
         with connection:
             connection.settimeout(5)

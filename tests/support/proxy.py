@@ -12,36 +12,19 @@ from dataclasses import dataclass, field
 from typing import List
 from urllib.parse import urlsplit
 
-from support.hostile import read_request
+from support.hostile import ConnectionServer, read_request
 
 
 @dataclass
-class LoopbackProxy:
+class LoopbackProxy(ConnectionServer):
     targets: List[str] = field(default_factory=list)
-    _socket: socket.socket = None
 
     @property
     def url(self) -> str:
         host, port = self._socket.getsockname()
         return f"http://{host}:{port}"
 
-    def start(self) -> "LoopbackProxy":
-        self._socket = socket.create_server(("127.0.0.1", 0))
-        threading.Thread(target=self._accept, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._socket.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._socket.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
-
-    def _serve(self, client: socket.socket) -> None:
+    def handle(self, client: socket.socket) -> None:
         with client:
             request = read_request(client)
             if not request:
