@@ -2,16 +2,18 @@
 
 `TricklingServer` answers any request with a valid-looking reply, one byte at a
 time, so that only a deadline on the whole attempt can end it; it records how many
-bytes it got out before the client hung up.
+bytes it got out before the client hung up. Started with an `ssl_context` (see
+tls.py), a `ConnectionServer` speaks TLS: its `origin` is then https://.
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import List
+from typing import List, Optional
 
 BODY = b'{"choices": [{"message": {"role": "assistant", "content": "' + b"x" * 2000 + b'"}}]}'
 
@@ -43,14 +45,22 @@ def read_request(connection: socket.socket) -> bytes:
 
 class ConnectionServer:
     """A socket server on 127.0.0.1 that hands each connection to `handle`, on a
-    thread of its own, until `stop`."""
+    thread of its own, until `stop`; given an `ssl_context`, each connection is TLS
+    (the handshake done on that thread) before `handle` sees it."""
 
     _socket: socket.socket = None
+    ssl_context: Optional[ssl.SSLContext] = None
 
-    def start(self):
+    def start(self, ssl_context: Optional[ssl.SSLContext] = None):
+        self.ssl_context = ssl_context
         self._socket = socket.create_server(("127.0.0.1", 0))
         threading.Thread(target=self._accept, daemon=True).start()
         return self
+
+    @property
+    def origin(self) -> str:
+        host, port = self._socket.getsockname()
+        return f"{'https' if self.ssl_context else 'http'}://{host}:{port}"
 
     def stop(self) -> None:
         self._socket.close()
@@ -64,7 +74,18 @@ class ConnectionServer:
                 connection, _ = self._socket.accept()
             except OSError:
                 return
-            threading.Thread(target=self.handle, args=(connection,), daemon=True).start()
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        if self.ssl_context is not None:
+            connection.settimeout(10)
+            try:
+                connection = self.ssl_context.wrap_socket(connection, server_side=True)
+            except OSError:  # ssl.SSLError included: a client that hung up or distrusts us
+                connection.close()
+                return
+            connection.settimeout(None)
+        self.handle(connection)
 
 
 @dataclass
@@ -74,8 +95,7 @@ class TricklingServer(ConnectionServer):
 
     @property
     def base_url(self) -> str:
-        host, port = self._socket.getsockname()
-        return f"http://{host}:{port}/v1"
+        return f"{self.origin}/v1"
 
     @property
     def full_reply_bytes(self) -> int:

@@ -1,7 +1,8 @@
 """A real HTTP server on 127.0.0.1 that records requests and answers through a responder.
 
 The protocol lives in the responder (see chat_server.py, workers_ai.py), so one
-server class plays every provider.
+server class plays every provider. Given an `ssl_context` (see tls.py) it serves
+HTTPS instead.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -66,6 +68,8 @@ class LoopbackServer:
     # 0: any free port; a port given is reused (a server that comes back).
     port: int = 0
     max_in_flight: int = 0
+    # When set, the server speaks TLS with it (https:// in `origin`).
+    ssl_context: Optional[ssl.SSLContext] = None
     _in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: Optional[ThreadingHTTPServer] = None
@@ -73,7 +77,7 @@ class LoopbackServer:
     @property
     def origin(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.ssl_context else 'http'}://{host}:{port}"
 
     def start(self) -> "LoopbackServer":
         server = self
@@ -116,7 +120,8 @@ class LoopbackServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _Server(("127.0.0.1", self.port), Handler)
+        self._server.ssl_context = self.ssl_context
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -142,10 +147,32 @@ class LoopbackServer:
                 self._in_flight -= 1
 
 
+class _Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer, with TLS when `ssl_context` is set: each connection's
+    handshake runs on that connection's thread (`finish_request`), so a client that
+    connects and says nothing holds up only itself, never the accepting loop."""
+
+    ssl_context: Optional[ssl.SSLContext] = None
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.ssl_context is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(10)
+        try:
+            tls = self.ssl_context.wrap_socket(request, server_side=True)
+        except OSError:  # ssl.SSLError included: a client that hung up or distrusts us
+            return
+        with tls:
+            tls.settimeout(None)
+            super().finish_request(tls, client_address)
+            self.shutdown_request(tls)  # as socketserver ends a plain connection
+
+
 @contextlib.contextmanager
-def serving(responder: Responder) -> Iterator[LoopbackServer]:
-    """A started server for the duration of a `with` block."""
-    server = LoopbackServer(responder=responder).start()
+def serving(responder: Responder, ssl_context: Optional[ssl.SSLContext] = None) -> Iterator[LoopbackServer]:
+    """A started server for the duration of a `with` block; HTTPS given `ssl_context`."""
+    server = LoopbackServer(responder=responder, ssl_context=ssl_context).start()
     try:
         yield server
     finally:

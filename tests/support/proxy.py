@@ -21,8 +21,7 @@ class LoopbackProxy(ConnectionServer):
 
     @property
     def url(self) -> str:
-        host, port = self._socket.getsockname()
-        return f"http://{host}:{port}"
+        return self.origin
 
     def handle(self, client: socket.socket) -> None:
         with client:
