@@ -88,7 +88,7 @@ def test_selector_temperature_outside_the_range_is_refused_before_sending(worker
     with pytest.raises(RuntimeInputError) as caught:
         run_workflow(
             single_step_workflow(_cloudflare_step(temperature="$inputs.temperature"), INPUTS),
-            {"image": make_image(8, 8), "api_key": "k", "account": "a", "temperature": 3.0},
+            {"image": make_image(8, 8), "api_key": "k", "account": workers_ai.account_id, "temperature": 3.0},
         )
     assert "regarding property temperature" in str(caught.value)
     assert "`temperature` must be in the range 0.0-2.0; got 3.0" in str(caught.value.inner_error)

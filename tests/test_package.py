@@ -30,6 +30,17 @@ def test_the_package_every_help_and_describe_load_no_heavy_dependency(argv):
     assert "Warning" not in done.stderr  # no dependency's warning, even with every filter open
 
 
+def test_a_providers_spec_is_plain_data_that_loads_no_transport_or_image_library():
+    # A provider module declares its spec first; declaring one must not pull in
+    # what only sending a request or preparing an image needs.
+    probe = "import sys, llama_vision_block.providers.spec\n" + (
+        "print(sorted(m for m in ('numpy', 'cv2', 'httpx', 'openai', 'inference') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def test_the_block_and_its_manifest_load_on_first_use():
     assert llama_vision_block.BlockManifest.__name__ == "BlockManifest"
     assert llama_vision_block.LlamaVisionBlockV1.get_manifest() is llama_vision_block.BlockManifest

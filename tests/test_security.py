@@ -12,7 +12,7 @@ import time
 import cv2
 import httpx
 import pytest
-from inference.core.workflows.errors import StepExecutionError
+from inference.core.workflows.errors import RuntimeInputError, StepExecutionError
 
 from llama_vision_block.access import ALLOWED_BASE_URLS_ENV, ALLOWED_DEVICES_ENV, CUSTOM_PYTHON_ENV, MODEL_ROOTS_ENV
 from llama_vision_block.cli.serve import prepare_environment
@@ -242,8 +242,10 @@ def test_a_cloudflare_account_id_that_is_not_one_is_refused_before_connecting(ac
         "cloudflare_account_id": "$inputs.account",
     }
     inputs = [{"type": "WorkflowParameter", "name": "api_key"}, {"type": "WorkflowParameter", "name": "account"}]
-    with pytest.raises(StepExecutionError, match="32 hexadecimal characters"):
+    # The engine checks the input against the manifest's field before the step runs.
+    with pytest.raises(RuntimeInputError, match="cloudflare_account_id") as refused:
         run_workflow(single_step_workflow(step, inputs), {"image": make_image(8, 8), "api_key": cloudflare.token, "account": account})
+    assert "32 hexadecimal characters" in str(refused.value.inner_error)
     assert cloudflare.server.requests == []
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any, Dict, Mapping, Optional, Protocol, Tuple, Type, TypeVar
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Protocol, Tuple, Type, TypeVar
 
 from llama_vision_block.errors import ConfigurationError
-from llama_vision_block.images import PreparedImage
 from llama_vision_block.prompts import Prompt
 from llama_vision_block.schemas import ResponseSchema
 from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
+
+if TYPE_CHECKING:  # numpy and OpenCV load with the images, not with a provider's spec
+    from llama_vision_block.images import PreparedImage
 
 
 T = TypeVar("T")

@@ -8,6 +8,7 @@ the block all read the registry, so adding a provider is one module and one line
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Tuple
 
@@ -34,6 +35,10 @@ class StepSetting:
     description: str
     kind: str = "string"  # "string", "boolean" or "integer"
     default: Any = None
+    choices: Tuple[str, ...] = ()  # for a string: the values it may take (the editor's list)
+    # For a string: the form its value must have (a full match), and how a message says it.
+    pattern: Optional[str] = None
+    pattern_says: str = ""
     examples: Tuple[Any, ...] = ()
     selector: bool = True  # whether a workflow input may supply it
     minimum: Optional[int] = None
@@ -45,6 +50,16 @@ class StepSetting:
     # "base_url", "model_path" or "device" (`access.py` checks them before the
     # backend is built); None for a property any caller may set.
     guard: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Need:
+    """Something `llama-vision run` looks for to call a provider set up when no
+    `--model-version` is given: the step property `option` given on the command
+    line, or else the environment variable `env`."""
+
+    env: str
+    option: Optional[str] = None  # None: only the environment says it ("api_key": any key option)
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,13 @@ class ProviderSpec:
     parameter_notes: Mapping[str, str] = field(default_factory=dict)
     # What its backend takes: the image as JPEG bytes ("jpeg") or as pixels ("pixels").
     image_form: str = "jpeg"
+    # How the product speaks of it: the manifest's texts and the CLI's messages read these.
+    blurb: str = ""  # said after its name: where it runs and what a user must have
+    constrains: str = ""  # how it holds an answer to a JSON schema, as the docs say it; "" if it cannot
+    # The label `llama-vision run` picks when no `--model-version` is given and every
+    # one of `needs` is met; None for a provider it never picks by itself.
+    default_label: Optional[str] = None
+    needs: Tuple[Need, ...] = ()
 
 
 def provider_settings(spec: ProviderSpec, properties: Mapping[str, Any], api_key: Optional[str]) -> ProviderSettings:
@@ -92,7 +114,8 @@ def provider_settings(spec: ProviderSpec, properties: Mapping[str, Any], api_key
 
 
 def kind_problem(setting: StepSetting, value: Any) -> Optional[str]:
-    """Why `value` is not of `setting`'s kind or within its bounds, or None."""
+    """Why `value` is not of `setting`'s kind, within its bounds, one of its choices
+    or of its form, or None."""
     if setting.kind == "boolean":
         return None if isinstance(value, bool) else f"`{setting.name}` must be true or false; got {value!r}."
     if setting.kind == "integer":
@@ -104,4 +127,10 @@ def kind_problem(setting: StepSetting, value: Any) -> Optional[str]:
         bounds = f" from {setting.minimum}" if setting.minimum is not None else ""
         bounds += f" to {setting.maximum}" if setting.maximum is not None else ""
         return f"`{setting.name}` must be a whole number{bounds}; got {value!r}."
-    return None if isinstance(value, str) else f"`{setting.name}` must be text; got {value!r}."
+    if not isinstance(value, str):
+        return f"`{setting.name}` must be text; got {value!r}."
+    if setting.choices and value not in setting.choices:
+        return f"`{setting.name}` must be one of {', '.join(map(repr, setting.choices))}; got {value!r}."
+    if setting.pattern and not re.fullmatch(setting.pattern, value):
+        return f"`{setting.name}` must be {setting.pattern_says or 'of the form ' + setting.pattern}; got {value!r}."
+    return None

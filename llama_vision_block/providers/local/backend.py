@@ -31,7 +31,7 @@ from llama_vision_block.providers.local.checkpoint import check_checkpoint
 from llama_vision_block.providers.local.generation import is_sampling
 from llama_vision_block.providers.local.model_cache import MODEL_CACHE, LoadedModel, ModelKey
 from llama_vision_block.families import FAMILIES, LLAMA_32_VISION, LLAMA_4
-from llama_vision_block.providers.spec import ProviderSpec, Served, StepSetting
+from llama_vision_block.providers.spec import Need, ProviderSpec, Served, StepSetting
 
 MODEL_PATH_ENV = "LLAMA_VISION_MODEL_PATH"
 # Images per `generate` call when the step sets no `batch_size`. On a GPU a batch
@@ -141,14 +141,10 @@ def resolve_device(requested: Optional[str], torch: Any) -> str:
     """'cpu' or 'cuda:N'; by default CUDA when torch sees a GPU, else the CPU."""
     if requested is None or not str(requested).strip():
         return f"cuda:{torch.cuda.current_device()}" if torch.cuda.is_available() else "cpu"
-    text = str(requested).strip().lower()
+    text = str(requested).strip().lower()  # of the setting's form: `provider_settings` checked it
     if text == "cpu":
         return "cpu"
     match = _DEVICE.fullmatch(text)
-    if match is None:
-        raise ConfigurationError(
-            f"`device` must be 'cuda', 'cuda:N' or 'cpu'; got {requested!r}."
-        )
     if not torch.cuda.is_available():
         raise ConfigurationError(
             f"`device` is {requested!r} but torch sees no CUDA GPU (a CPU-only torch "
@@ -218,6 +214,11 @@ SPEC = ProviderSpec(
     },
     create_backend=create_backend,
     address_env=MODEL_PATH_ENV,
+    blurb="in this process on a GPU, with pip install 'llama-vision-block[local]' "
+    "and the checkpoint at `model_path`",
+    constrains="in process with xgrammar",
+    default_label="11B - Local GPU (transformers)",
+    needs=(Need(MODEL_PATH_ENV, option="model_path"),),
     settings=(
         StepSetting(
             name="model_path",
@@ -232,6 +233,8 @@ SPEC = ProviderSpec(
             description="Where the local model runs: 'cuda', 'cuda:N' or 'cpu'. Defaults "
             "to the first CUDA GPU, else the CPU (slowly).",
             examples=("cuda", "cuda:1", "cpu"),
+            pattern=r"(?i)\s*(cuda(:\d+)?|cpu)\s*",
+            pattern_says="'cuda', 'cuda:N' or 'cpu'",
             guard="device",
         ),
         StepSetting(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 from typing import Any, Dict, Optional
 
@@ -27,7 +26,7 @@ from llama_vision_block.providers.base import (
 )
 from llama_vision_block.providers.remote.clients import CLIENTS, client_key
 from llama_vision_block.families import FAMILIES, LLAMA_32_VISION, LLAMA_4, ModelFamily
-from llama_vision_block.providers.spec import ProviderSpec, Served, StepSetting
+from llama_vision_block.providers.spec import Need, ProviderSpec, Served, StepSetting, kind_problem
 from llama_vision_block.providers.remote.replies import clip, redirect_message
 from llama_vision_block.providers.remote.transport import ReplyTooLarge, attempt, failed_attempt, http_client
 from llama_vision_block.providers.remote.schema_support import send_constrained
@@ -37,7 +36,6 @@ from llama_vision_block.schemas import ResponseSchema
 API_BASE_ENV = "CLOUDFLARE_API_BASE_URL"
 DEFAULT_API_BASE = "https://api.cloudflare.com/client/v4"
 ACCOUNT_ID_ENV = "CLOUDFLARE_ACCOUNT_ID"
-ACCOUNT_ID = re.compile(r"[0-9a-fA-F]{32}")
 NAME = "Cloudflare Workers AI"
 KEY_ENV = "CLOUDFLARE_API_TOKEN"
 # The model's input schema limits message contents (prompts.MAX_MESSAGE_CHARS);
@@ -131,12 +129,9 @@ def create_backend(
             "`cloudflare_account_id` is required for Cloudflare Workers AI: set it on "
             f"the step or in the environment variable {ACCOUNT_ID_ENV}."
         )
-    if not isinstance(account_id, str) or not ACCOUNT_ID.fullmatch(account_id):
-        # It goes into the URL's path: anything else could rewrite the path.
-        raise ConfigurationError(
-            "`cloudflare_account_id` must be a Cloudflare account id: 32 hexadecimal "
-            "characters (the dashboard's Account ID)."
-        )
+    problem = kind_problem(ACCOUNT_ID, account_id)  # the environment's value is checked here
+    if problem:
+        raise ConfigurationError(problem)
     accept_license = bool(settings.option("cloudflare_accept_llama_license"))  # checked a boolean
     return CloudflareBackend(
         model=model,
@@ -271,6 +266,15 @@ def _error_text(error: Any) -> str:
     return f"{message} (code {error['code']})" if "code" in error else message
 
 
+# It goes into the URL's path: any other form could rewrite the path.
+ACCOUNT_ID = StepSetting(
+    name="cloudflare_account_id",
+    description=f"Your Cloudflare account id. Defaults to ${ACCOUNT_ID_ENV}.",
+    examples=("$inputs.cloudflare_account_id",),
+    pattern=r"[0-9a-fA-F]{32}",
+    pattern_says="a Cloudflare account id: 32 hexadecimal characters (the dashboard's Account ID)",
+)
+
 SPEC = ProviderSpec(
     id="cloudflare",
     name=NAME,
@@ -282,12 +286,13 @@ SPEC = ProviderSpec(
     needs_key=True,
     key_env=KEY_ENV,
     address_env=API_BASE_ENV,
+    blurb="your account id and API token; accept Meta's licence once with "
+    "`cloudflare_accept_llama_license`",
+    constrains="Cloudflare Workers AI",
+    default_label="11B - Cloudflare Workers AI",
+    needs=(Need(KEY_ENV, option="api_key"), Need(ACCOUNT_ID_ENV, option="cloudflare_account_id")),
     settings=(
-        StepSetting(
-            name="cloudflare_account_id",
-            description=f"Your Cloudflare account id. Defaults to ${ACCOUNT_ID_ENV}.",
-            examples=("$inputs.cloudflare_account_id",),
-        ),
+        ACCOUNT_ID,
         StepSetting(
             name="lora",
             description="The name or id of a LoRA adapter (a Workers AI finetune of Llama "

@@ -11,18 +11,18 @@ import pytest
 import torch
 
 from llama_vision_block.errors import ConfigurationError, ProviderError
-from llama_vision_block.providers.base import ProviderSettings
 from llama_vision_block.providers.local import backend as local_transformers
 from llama_vision_block.providers.local.checkpoint import check_checkpoint, missing_files
 from llama_vision_block.providers.local.model_cache import MODEL_CACHE
+from llama_vision_block.providers.spec import provider_settings
 
 MODEL = "meta-llama/Llama-3.2-11B-Vision-Instruct"
 
 
 def create(model_path, **settings):
-    return local_transformers.create_backend(
-        MODEL, ProviderSettings(options={"model_path": None if model_path is None else str(model_path), **settings})
-    )
+    # Through `provider_settings`, as the block builds them: values checked by their kind.
+    properties = {"model_path": None if model_path is None else str(model_path), **settings}
+    return local_transformers.create_backend(MODEL, provider_settings(local_transformers.SPEC, properties, None))
 
 
 def write_checkpoint(directory, *names, model_type="mllama"):
