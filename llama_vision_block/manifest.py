@@ -27,7 +27,6 @@ from llama_vision_block.errors import ConfigurationError
 from llama_vision_block.model_versions import (
     DEFAULT_MODEL_VERSION,
     MODEL_VARIANTS,
-    OPENROUTER_ROUTE_ENV,
     SEED_DEFAULT_MODEL_VERSION,
     PROVIDER_NAMES,
     PROVIDERS_REQUIRING_API_KEY,
@@ -35,17 +34,18 @@ from llama_vision_block.model_versions import (
     resolve_model_version,
 )
 from llama_vision_block.prompts import class_list_problem, prompt_length_problem
+from llama_vision_block.provider_texts import constraining_providers, keyed_providers, routed_labels, where_it_runs
 from llama_vision_block.providers.registry import (
     PROVIDERS,
     STEP_SETTINGS,
     ignored_setting_problem,
     providers_reading,
 )
-from llama_vision_block.providers.spec import StepSetting
+from llama_vision_block.providers.spec import StepSetting, kind_problem
 from llama_vision_block.results import OUTPUT_KINDS
 from llama_vision_block.sampling import MAX_TOKENS_LIMIT, SAMPLING_RANGES, check_sampling_value
 from llama_vision_block.schemas import DecodingMode, response_schema
-from llama_vision_block.task_inputs import TaskInputs
+from llama_vision_block.task_inputs import TaskInputs, missing_input_problem
 from llama_vision_block.tasks import (
     DETECTION_MAX_TOKENS,
     SEED_MAX_TOKENS,
@@ -70,6 +70,8 @@ def _field(setting: StepSetting) -> Tuple[Any, Any]:
     with each provider's note on it, and shown only for its providers' labels."""
     readers = providers_reading(setting.name)
     value_type, kind = _SETTING_KINDS[setting.kind]
+    if setting.choices:  # the editor offers them as a list
+        value_type = Literal[setting.choices]  # type: ignore[valid-type]
     annotation: Any = Union[Selector(kind=[kind]), value_type] if setting.selector else value_type
     if setting.default is None:
         annotation = Optional[annotation]
@@ -85,7 +87,6 @@ def _field(setting: StepSetting) -> Tuple[Any, Any]:
     )
 
 
-_KEYED_PROVIDERS = " and ".join(spec.name for spec in PROVIDERS.values() if spec.needs_key)
 _TASKS_DOCS = "\n".join(
     f"* **{spec.name}** (`{task}`) - {spec.description}" for task, spec in TASKS.items()
 )
@@ -106,19 +107,11 @@ Every image is sent as its own request; the requests of a batch run concurrently
 The model is known to be unpredictable when asked for JSON (structured answering
 and classification): its content filters sometimes refuse harmless images.
 
-Choose where the model runs with `model_version`: Cloudflare Workers AI (your
-account id and API token; the default), Ollama on your own machine, your own
-OpenAI-compatible server (vLLM up to 0.10.2, SGLang, `transformers serve`), or in
-this process on a GPU with `transformers`. `11B` is faster and cheaper, `90B`
-gives better answers. Meta's Llama 4 Scout and Maverick read images too: their labels
-run them on OpenRouter (which still serves them), Cloudflare Workers AI (Scout), your
-own server, or in process; each image is sent at the size the model reads.
+{where_it_runs()}
 
 This block also answers to `{SEED_BLOCK_TYPE}`, so workflows written for the
-Llama 3.2 Vision block that ships with `inference` compile unchanged. OpenRouter,
-the only provider of that block, no longer hosts Llama 3.2 Vision: the server's
-operator sets `{OPENROUTER_ROUTE_ENV}` to a live `model_version`, and every
-OpenRouter label runs there.
+Llama 3.2 Vision block that ships with `inference` compile unchanged; that block's
+labels are {PROVIDERS[MODEL_VARIANTS[SEED_DEFAULT_MODEL_VERSION].provider].name}'s.
 
 Use of the models is subject to the
 [Llama 3.2 Community License](https://github.com/meta-llama/llama-models/blob/main/models/llama3_2/LICENSE)
@@ -198,8 +191,8 @@ class _StepInputs(WorkflowBlockManifest):
     )
     api_key: Optional[Union[Selector(kind=[STRING_KIND, SECRET_KIND]), str]] = Field(
         default=None,
-        description="Your Llama Vision API key (dependent on provider, ex: your Cloudflare "
-        f"API token). Required for {_KEYED_PROVIDERS}; optional for the others (a server "
+        description="Your Llama Vision API key (dependent on provider). Required for "
+        f"{keyed_providers()}; optional for the others (a server "
         "you run gets it when given). It goes only to the provider of `model_version`.",
         examples=["xxx-xxx", "$inputs.llama_api_key"],
         private=True,
@@ -209,8 +202,7 @@ class _StepInputs(WorkflowBlockManifest):
         default=DEFAULT_MODEL_VERSION,
         description="Model to be used, and where it runs. New steps default to "
         f"'{DEFAULT_MODEL_VERSION}'; a `{SEED_BLOCK_TYPE}` step that names none keeps "
-        f"the seed's '{SEED_DEFAULT_MODEL_VERSION}'. OpenRouter no longer hosts the "
-        f"model: its labels run where ${OPENROUTER_ROUTE_ENV} sends them.",
+        f"the seed's '{SEED_DEFAULT_MODEL_VERSION}'. {routed_labels()}",
         examples=[DEFAULT_MODEL_VERSION, "$inputs.llama_model"],
     )
 
@@ -265,9 +257,8 @@ class BlockManifest(_WithProviderProperties):
         default="auto",
         description="For tasks that answer in JSON (classification, multi-label "
         "classification, structured answering, object detection): 'auto' asks the "
-        "provider to constrain the answer to the task's JSON schema where it can (in "
-        "process with xgrammar, vLLM, SGLang, Ollama, Cloudflare Workers AI) and reads "
-        "the answer leniently where it cannot; 'required' fails an image rather than "
+        "provider to constrain the answer to the task's JSON schema where it can "
+        f"({constraining_providers()}) and reads the answer leniently where it cannot; 'required' fails an image rather than "
         "accept an answer that was not constrained; 'off' never asks. The schema is "
         "sized to fit max_tokens (see docs/block.md).",
         json_schema_extra={
@@ -335,22 +326,12 @@ class BlockManifest(_WithProviderProperties):
     @model_validator(mode="after")
     def check_task_requirements(self) -> "BlockManifest":
         task, needs = self.task_type, TASKS[self.task_type].needs
-        if "prompt" in needs and self.prompt is None:
-            raise ValueError(f"`prompt` is required for task_type '{task}'.")
-        if "classes" in needs and self.classes is None:
-            raise ValueError(f"`classes` is required for task_type '{task}'.")
-        if "classes" in needs and isinstance(self.classes, list):
+        given = {name: getattr(self, name) for name in needs}
+        problem = missing_input_problem(task, needs, given) or prompt_length_problem(self.prompt)
+        if not problem and "classes" in needs and isinstance(self.classes, list):  # not a selector
             problem = class_list_problem(self.classes)
-            if problem:
-                raise ValueError(problem)
-        problem = prompt_length_problem(self.prompt)
         if problem:
             raise ValueError(problem)
-        if "output_structure" in needs and not self.output_structure:
-            raise ValueError(
-                f"`output_structure` is required for task_type '{task}': a dictionary "
-                "of field name -> description."
-            )
         required = self.constrained_decoding == "required"  # "auto" never refuses a size
         if required and ("classes" not in needs or isinstance(self.classes, list)):  # not a selector
             try:  # the answer's schema must fit max_tokens
@@ -373,6 +354,18 @@ class BlockManifest(_WithProviderProperties):
                     f"{PROVIDER_NAMES[variant.provider]} needs your API key."
                 )
         return self
+
+    @field_validator(*STEP_SETTINGS)
+    @classmethod
+    def check_provider_property(cls, value: Any, info: ValidationInfo) -> Any:
+        # Choices and forms the field's type does not hold; a selector's value is
+        # checked when the step runs (`provider_settings`).
+        if value is None or (isinstance(value, str) and value.startswith("$")):
+            return value
+        problem = kind_problem(STEP_SETTINGS[info.field_name], value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator(*SAMPLING_RANGES)
     @classmethod

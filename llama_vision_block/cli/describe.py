@@ -1,4 +1,4 @@
-"""`llama-vision describe`: the block's manifest schema and outputs as JSON.
+"""`llama-vision describe`: the block's manifest schema, outputs and providers as JSON.
 
 They are read from a snapshot kept in the package (`block_description.json`), so
 `describe` and every `--help` (whose options are the manifest's properties)
@@ -36,13 +36,14 @@ def add_parser(subparsers: Any) -> None:
 
 @lru_cache(maxsize=1)
 def description() -> Dict[str, Any]:
-    """The block's type, manifest schema and outputs, from the snapshot."""
+    """The block's type, manifest schema, outputs and providers, from the snapshot."""
     return json.loads(SNAPSHOT.read_text(encoding="utf-8"))
 
 
 def live_description() -> Dict[str, Any]:
     """The same, read from the manifest itself (imports the engine)."""
     from llama_vision_block.manifest import BLOCK_TYPE, SEED_BLOCK_TYPE, BlockManifest
+    from llama_vision_block.providers.registry import PROVIDERS
 
     described = {
         "type": BLOCK_TYPE,
@@ -52,6 +53,18 @@ def live_description() -> Dict[str, Any]:
             output.name: [kind.name for kind in output.kind]
             for output in BlockManifest.describe_outputs()
         },
+        # What the CLI says about each provider and how it picks one by default.
+        "providers": [
+            {
+                "id": spec.id,
+                "name": spec.name,
+                "blurb": spec.blurb,
+                "key_env": spec.key_env,
+                "default_label": spec.default_label,
+                "needs": [{"env": need.env, "option": need.option} for need in spec.needs],
+            }
+            for spec in PROVIDERS.values()
+        ],
     }
     return json.loads(json.dumps(described, default=str))
 

@@ -19,17 +19,13 @@ from llama_vision_block.cli.errors import UsageError, describe_validation_error
 NOT_OPTIONS = frozenset({"type", "name", "images"})
 RENAMED = {"task_type": "task"}
 API_KEY_ENV = "LLAMA_VISION_API_KEY"
-CLOUDFLARE_LABEL = "11B - Cloudflare Workers AI"
-NO_PROVIDER_MESSAGE = (
-    "no --model-version given and no provider is set up. Llama 3.2 Vision runs on: "
-    "Cloudflare Workers AI (set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN; accept "
-    "Meta's licence once with --cloudflare-accept-llama-license); Ollama on your machine "
-    "(`ollama pull llama3.2-vision`, then --model-version '11B - Ollama'); your own "
-    "OpenAI-compatible server such as vLLM up to 0.10.2, SGLang or `transformers serve` "
-    "(--base-url URL, or LLAMA_VISION_BASE_URL); this machine's GPU (--model-path DIR, "
-    "or LLAMA_VISION_MODEL_PATH; needs pip install 'llama-vision-block[local]'). "
-    "OpenRouter no longer hosts the model. See docs/providers.md"
-)
+
+
+def _providers() -> List[Dict[str, Any]]:
+    """What the registry says about each provider, as the snapshot holds it."""
+    from llama_vision_block.cli.describe import description
+
+    return description()["providers"]
 
 
 def property_names() -> List[str]:
@@ -134,7 +130,8 @@ def add_block_options(parser: argparse.ArgumentParser) -> None:
         else:
             kwargs.update(type=_json_or_text, metavar="VALUE")
         if prop == "api_key":
-            kwargs["help"] += f"; default ${API_KEY_ENV}, else $CLOUDFLARE_API_TOKEN (Cloudflare) or $OPENROUTER_API_KEY (OpenRouter)"
+            keys = " or ".join(f"${p['key_env']} ({p['name']})" for p in _providers() if p["key_env"])
+            kwargs["help"] += f"; default ${API_KEY_ENV}, else {keys}"
         group.add_argument(*names, **kwargs)
 
 
@@ -157,32 +154,49 @@ def step_properties(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def default_model_version(args: argparse.Namespace) -> str:
-    """The label of the live provider that the options or the environment set up.
+    """The default label of the provider that the options or the environment set up.
 
-    In order: --base-url (a compatible server), --model-path (this machine's GPU),
-    Cloudflare credentials, $LLAMA_VISION_BASE_URL, $LLAMA_VISION_OLLAMA_BASE_URL,
-    $LLAMA_VISION_MODEL_PATH; with none of them, a UsageError that lists the live
-    providers and what each needs.
+    A provider is set up when each of its spec's `needs` is met, by its option or
+    its environment variable. One set up by an option of its own (--base-url,
+    --model-path) comes first; then the registry's order. With none, a UsageError
+    that lists the providers and what each needs.
     """
-    from llama_vision_block.providers.local import backend as local_backend
-    from llama_vision_block.providers.remote import cloudflare, ollama, openai_compatible
+    ready = [p for p in _providers() if p["default_label"] and all(_met(need, args) for need in p["needs"])]
+    chosen = [p for p in ready if any(_given(need, args) for need in p["needs"])] + ready
+    if chosen:
+        return chosen[0]["default_label"]
+    raise UsageError(no_provider_message())
 
-    if getattr(args, "base_url", None):
-        return "11B - OpenAI-compatible server"
-    if getattr(args, "model_path", None):
-        return "11B - Local GPU (transformers)"
-    has_key = getattr(args, "api_key", None) or os.environ.get(API_KEY_ENV) or os.environ.get(cloudflare.KEY_ENV)
-    has_account = getattr(args, "cloudflare_account_id", None) or os.environ.get(cloudflare.ACCOUNT_ID_ENV)
-    if has_key and has_account:
-        return CLOUDFLARE_LABEL
-    for env, label in (
-        (openai_compatible.BASE_URL_ENV, "11B - OpenAI-compatible server"),
-        (ollama.BASE_URL_ENV, "11B - Ollama"),
-        (local_backend.MODEL_PATH_ENV, "11B - Local GPU (transformers)"),
-    ):
-        if os.environ.get(env):
-            return label
-    raise UsageError(NO_PROVIDER_MESSAGE)
+
+def _given(need: Dict[str, Any], args: argparse.Namespace) -> bool:
+    """Whether an option of the provider's own says it (a key may be any provider's)."""
+    return need["option"] not in (None, "api_key") and bool(getattr(args, need["option"], None))
+
+
+def _met(need: Dict[str, Any], args: argparse.Namespace) -> bool:
+    if need["option"] == "api_key" and (getattr(args, "api_key", None) or os.environ.get(API_KEY_ENV)):
+        return True
+    return _given(need, args) or bool(os.environ.get(need["env"]))
+
+
+def _need_text(need: Dict[str, Any]) -> str:
+    return f"{option_name(need['option'])} or ${need['env']}" if need["option"] else f"${need['env']}"
+
+
+def no_provider_message() -> str:
+    """What `run` says when no provider is set up: each one, and what it needs."""
+    ways = []
+    for p in sorted(_providers(), key=lambda p: p["default_label"] is None):  # those it can pick first
+        if p["default_label"]:
+            needs = " and ".join(_need_text(need) for need in p["needs"])
+            ways.append(f"{p['name']} ({p['blurb']}): set {needs}, or give --model-version '{p['default_label']}'")
+        else:
+            ways.append(f"{p['name']} ({p['blurb']}): give --model-version one of its labels")
+    return (
+        "no --model-version given and no provider is set up. Set one up: "
+        + "; ".join(ways)
+        + ". See docs/providers.md"
+    )
 
 
 def key_env_for(model_version: Any) -> Optional[str]:

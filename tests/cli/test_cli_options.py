@@ -101,3 +101,48 @@ def test_bad_options_are_one_error_line(argv, code, field, image, capsys) -> Non
 def test_usage_without_a_command(capsys) -> None:
     assert main([]) == 2
     assert "COMMAND" in capsys.readouterr().err
+
+
+# --- Which provider `run` picks with no --model-version -------------------------------
+
+PROVIDER_ENV = ("CLOUDFLARE_ACCOUNT_ID", "LLAMA_VISION_BASE_URL", "LLAMA_VISION_OLLAMA_BASE_URL", "LLAMA_VISION_MODEL_PATH")
+CLOUDFLARE_ACCOUNT = "0123456789abcdef0123456789abcdef"
+
+
+def picked(monkeypatch, argv, **environ) -> str:
+    from llama_vision_block.cli.options import default_model_version
+
+    for name in PROVIDER_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    return default_model_version(build_parser().parse_args(["run", *argv, "x.jpg"]))
+
+
+def test_an_option_of_a_providers_own_beats_credentials_in_the_environment(monkeypatch) -> None:
+    cloudflare = dict(CLOUDFLARE_API_TOKEN="t", CLOUDFLARE_ACCOUNT_ID=CLOUDFLARE_ACCOUNT)
+    assert picked(monkeypatch, [], **cloudflare) == "11B - Cloudflare Workers AI"
+    assert picked(monkeypatch, ["--base-url", "http://127.0.0.1:9/v1"], **cloudflare) == "11B - OpenAI-compatible server"
+    assert picked(monkeypatch, ["--model-path", "/models/x"], **cloudflare) == "11B - Local GPU (transformers)"
+    # A key alone may be any provider's: it does not choose Cloudflare over --base-url.
+    assert picked(monkeypatch, ["--api-key", "k", "--base-url", "http://127.0.0.1:9/v1"], CLOUDFLARE_ACCOUNT_ID=CLOUDFLARE_ACCOUNT) == (
+        "11B - OpenAI-compatible server"
+    )
+
+
+def test_each_provider_is_picked_by_what_its_spec_needs(monkeypatch) -> None:
+    assert picked(monkeypatch, ["--api-key", "k"], CLOUDFLARE_ACCOUNT_ID=CLOUDFLARE_ACCOUNT) == "11B - Cloudflare Workers AI"
+    assert picked(monkeypatch, [], LLAMA_VISION_OLLAMA_BASE_URL="http://127.0.0.1:9/v1") == "11B - Ollama"
+    assert picked(monkeypatch, [], LLAMA_VISION_BASE_URL="http://127.0.0.1:9/v1") == "11B - OpenAI-compatible server"
+    assert picked(monkeypatch, [], LLAMA_VISION_MODEL_PATH="/models/x") == "11B - Local GPU (transformers)"
+    # Half of Cloudflare's needs is not enough; OpenRouter's key never picks it.
+    from llama_vision_block.cli.errors import UsageError
+
+    for environ in ({"CLOUDFLARE_ACCOUNT_ID": CLOUDFLARE_ACCOUNT}, {"OPENROUTER_API_KEY": "k"}):
+        with pytest.raises(UsageError, match="no provider is set up"):
+            picked(monkeypatch, [], **environ)
+
+
+def test_the_api_key_help_names_every_providers_variable(capsys) -> None:
+    text = " ".join(run_help(capsys).split())
+    assert "default $LLAMA_VISION_API_KEY, else $OPENROUTER_API_KEY (OpenRouter) or $CLOUDFLARE_API_TOKEN (Cloudflare Workers AI)" in text

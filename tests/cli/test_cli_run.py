@@ -218,7 +218,11 @@ def test_without_a_provider_the_run_says_where_the_model_runs(tmp_path: Path, mo
 
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
-    for needed in ("CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN", "ollama pull llama3.2-vision", "'11B - Ollama'", "--base-url", "--model-path", "OpenRouter no longer hosts"):
+    for needed in (
+        "--api-key or $CLOUDFLARE_API_TOKEN and --cloudflare-account-id or $CLOUDFLARE_ACCOUNT_ID",
+        "ollama pull llama3.2-vision", "'11B - Ollama'", "--base-url or $LLAMA_VISION_BASE_URL",
+        "--model-path or $LLAMA_VISION_MODEL_PATH", "no longer Llama 3.2 Vision",
+    ):
         assert needed in err
 
 

@@ -13,7 +13,7 @@ from llama_vision_block.providers.base import ProviderSettings
 from llama_vision_block.providers.remote.openai_chat import OpenAIChatBackend
 from llama_vision_block.providers.remote.openai_compatible import SERVER_SETTINGS, server_backend
 from llama_vision_block.families import LLAMA_32_VISION, LLAMA_4
-from llama_vision_block.providers.spec import ProviderSpec, Served
+from llama_vision_block.providers.spec import Need, ProviderSpec, Served
 
 NAME = "Ollama"
 
@@ -48,6 +48,11 @@ SPEC = ProviderSpec(
     },
     create_backend=create_backend,
     address_env=BASE_URL_ENV,
+    blurb="on your own machine, after `ollama pull llama3.2-vision`",
+    constrains="Ollama",
+    default_label="11B - Ollama",
+    # Only its own variable: `--base-url` means a compatible server.
+    needs=(Need(BASE_URL_ENV),),
     settings=SERVER_SETTINGS,
     setting_notes={
         "base_url": f"For Ollama it defaults to ${BASE_URL_ENV}, else {DEFAULT_BASE_URL}.",

@@ -7,7 +7,7 @@ import os
 from llama_vision_block.providers.base import ProviderSettings
 from llama_vision_block.providers.remote.openai_chat import OpenAIChatBackend
 from llama_vision_block.families import LLAMA_32_VISION, LLAMA_4
-from llama_vision_block.providers.spec import ProviderSpec, Served, StepSetting
+from llama_vision_block.providers.spec import Need, ProviderSpec, Served, StepSetting
 
 NAME = "OpenAI-compatible server"
 BASE_URL_ENV = "LLAMA_VISION_BASE_URL"
@@ -82,6 +82,10 @@ SPEC = ProviderSpec(
     },
     create_backend=create_backend,
     address_env=BASE_URL_ENV,
+    blurb="your own server: vLLM up to 0.10.2, SGLang or `transformers serve`, at `base_url`",
+    constrains="vLLM, SGLang",
+    default_label="11B - OpenAI-compatible server",
+    needs=(Need(BASE_URL_ENV, option="base_url"),),
     settings=SERVER_SETTINGS,
     setting_notes={
         "base_url": "For an OpenAI-compatible server (vLLM, SGLang, llama.cpp, "

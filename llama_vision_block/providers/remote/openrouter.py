@@ -118,4 +118,6 @@ SPEC = ProviderSpec(
     key_env=KEY_ENV,
     address_env=BASE_URL_ENV,
     route_env=ROUTE_ENV,
+    blurb="your API key; Llama 4 Scout and Maverick only, no longer Llama 3.2 Vision",
+    constrains="OpenRouter",
 )
