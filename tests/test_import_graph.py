@@ -1,4 +1,5 @@
-"""The package's import graph has no circles, lazy and type-checking imports included.
+"""The package's import graph has no circles and no upward arrows, lazy and
+type-checking imports included; its layers are the ones docs/architecture.md draws.
 
 Read from the source with `ast`, so an import inside a function or under
 `TYPE_CHECKING` counts as much as one at the top of a module.
@@ -85,3 +86,62 @@ def test_the_graph_is_read_from_every_module():
 
 def test_no_module_imports_its_way_back_to_itself():
     assert circles(import_graph()) == []
+
+
+# The package's layers, bottom first (docs/architecture.md). A module belongs to the
+# layer of its longest matching prefix and imports only from its own layer or below.
+LAYERS = [
+    ("foundations", ["errors", "families", "block_types", "task_inputs", "concurrency", "settings", "sampling"]),
+    ("reading answers", ["parsing"]),
+    ("requests and results", ["images", "prompts", "schemas", "retries", "results", "tasks"]),
+    ("what a provider is", ["providers", "providers.base", "providers.spec"]),
+    ("the providers", ["providers.remote", "providers.local"]),
+    ("the registry", ["providers.registry"]),
+    ("step settings", ["model_versions", "access", "reachability"]),
+    ("the manifest", ["provider_texts", "manifest"]),
+    ("the block", ["block", "compat", "reference"]),
+    ("the command line", ["cli"]),
+    ("the package", [""]),
+]
+
+
+def layer(module: str) -> int:
+    """The rank in LAYERS of `module`'s longest matching prefix."""
+    name = module[len(NAME):].lstrip(".")
+    matches = [
+        (len(prefix), rank)
+        for rank, (_, prefixes) in enumerate(LAYERS)
+        for prefix in prefixes
+        if name == prefix or (prefix and name.startswith(prefix + "."))
+    ]
+    assert matches, f"{module} is in no layer: add it to LAYERS and to docs/architecture.md"
+    return max(matches)[1]
+
+
+def upward_imports(graph: Dict[str, Set[str]]) -> List[str]:
+    return sorted(
+        f"{module} ({LAYERS[layer(module)][0]}) imports {target} ({LAYERS[layer(target)][0]})"
+        for module, targets in graph.items()
+        for target in targets
+        if layer(target) > layer(module)
+    )
+
+
+def test_every_module_has_a_layer_and_imports_only_downwards():
+    assert upward_imports(import_graph()) == []
+
+
+def test_an_upward_import_would_be_named():
+    graph = {f"{NAME}.errors": {f"{NAME}.manifest"}, f"{NAME}.manifest": set()}
+    assert upward_imports(graph) == [f"{NAME}.errors (foundations) imports {NAME}.manifest (the manifest)"]
+
+
+def test_remote_and_in_process_providers_live_apart():
+    crossing = [
+        (module, target)
+        for module, targets in import_graph().items()
+        for target in targets
+        for one, other in (("remote", "local"), ("local", "remote"))
+        if module.startswith(f"{NAME}.providers.{one}") and target.startswith(f"{NAME}.providers.{other}")
+    ]
+    assert crossing == []
