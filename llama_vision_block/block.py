@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Tuple, Type
@@ -18,6 +20,7 @@ from inference.core.workflows.prototypes.block import (
 )
 
 from llama_vision_block.access import check_step
+from llama_vision_block.admission import GATES, EndpointGate
 from llama_vision_block.concurrency import map_concurrently, prefetched
 from llama_vision_block.errors import ConfigurationError, ImageError, ModelNotServed, StepError, redact
 from llama_vision_block.families import FAMILIES
@@ -25,7 +28,7 @@ from llama_vision_block.images import PreparedImage, SizeLimit, preparer
 from llama_vision_block.manifest import EXECUTION_ENGINE_COMPATIBILITY, BlockManifest
 from llama_vision_block.model_versions import ModelVariant, live_labels, resolve_model_version
 from llama_vision_block.prompts import Prompt
-from llama_vision_block.providers.base import Backend, Generation, VisionRequest, from_step
+from llama_vision_block.providers.base import Backend, Generation, Reply, VisionRequest, from_step
 from llama_vision_block.providers.registry import PROVIDERS, create_backend, ignored_setting_problem
 from llama_vision_block.providers.spec import provider_settings
 from llama_vision_block.results import Interpreter, failure_outputs, reply_outputs
@@ -66,9 +69,13 @@ class LlamaVisionBlockV1(WorkflowBlock):
         inputs = TaskInputs.from_step(properties)
         constraint = response_schema(task.json_schema, properties["constrained_decoding"], inputs, generation.max_tokens)
         backend = create_backend(variant, settings, generation)
+        # Remote endpoints admit requests through one gate per process (in process: none).
+        admission = None if backend.endpoint is None else GATES.for_endpoint(spec, backend.endpoint, settings.api_key)
         ask = ImageQuestion(
             backend=backend,
             gate=StepGate(backend.endpoint, connect_timeout_s=settings.request_timeout),
+            admission=admission,
+            time_bound_s=RetryPolicy(max_retries=properties["max_retries"]).time_bound(settings.request_timeout),
             prompt=task.build_prompt(inputs),
             generation=generation,
             constraint=constraint,
@@ -88,7 +95,8 @@ class LlamaVisionBlockV1(WorkflowBlock):
         prepare = preparer(spec.image_form)
         family = FAMILIES[variant.family]
         limit = SizeLimit(family.tile, family.max_tiles, properties["max_image_side"])
-        with prefetched(lambda item: prepare(item[0], item[1], limit), list(zip(images, names))) as prepared:
+        using = admission.step(workers) if admission else contextlib.nullcontext()
+        with using, prefetched(lambda item: prepare(item[0], item[1], limit), list(zip(images, names))) as prepared:
             try:
                 return map_concurrently(ask, list(zip(names, images, prepared)), max_workers=workers)
             except ModelNotServed as error:  # the provider cannot know what runs elsewhere
@@ -117,6 +125,8 @@ class ImageQuestion:
     fail_fast: bool
     interpret: Optional[Interpreter]
     inputs: TaskInputs
+    admission: Optional[EndpointGate] = None
+    time_bound_s: float = float("inf")  # the most one image may take, waiting included
     # The step's key: a server that echoes it in a reply must not put it in an output.
     secret: Optional[str] = field(default=None, repr=False)
 
@@ -124,6 +134,7 @@ class ImageQuestion:
         self, item: Tuple[str, WorkflowImageData, "Future[PreparedImage]"]
     ) -> Dict[str, Any]:
         name, image, prepared = item
+        deadline = time.monotonic() + self.time_bound_s
         try:
             request = VisionRequest(
                 prompt=self.prompt,
@@ -132,7 +143,7 @@ class ImageQuestion:
                 response_schema=self.constraint,
             )
             reply = self.gate.ask(
-                name, lambda policy: call_with_retries(lambda: self.backend.complete(request), policy), self.retry_policy
+                name, lambda policy: call_with_retries(lambda: self._send(request, deadline), policy), self.retry_policy
             )
         except StepError:
             raise
@@ -152,3 +163,9 @@ class ImageQuestion:
             output_tokens=reply.output_tokens,
             check=ReplyCheck() if self.constraint is None else check_reply(text, self.constraint),
         )
+
+    def _send(self, request: VisionRequest, deadline: float) -> Reply:
+        """One attempt, admitted by the endpoint's gate where there is one."""
+        if self.admission is None:
+            return self.backend.complete(request)
+        return self.admission.call(lambda: self.backend.complete(request), deadline)

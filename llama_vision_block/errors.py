@@ -118,6 +118,11 @@ class NotAttempted(ProviderError):
     """An image not sent: its endpoint had just been found unreachable."""
 
 
+class LimitWaitExpired(ProviderError):
+    """Not sent: the image's time bound passed while the provider's limit kept it
+    waiting at its endpoint's gate (`admission.py`)."""
+
+
 class StepProviderError(ProviderError, StepError):
     """A rejected key, an unknown model, a licence not accepted: stops the step."""
 

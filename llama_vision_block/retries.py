@@ -33,6 +33,11 @@ class RetryPolicy:
     # A server may ask for longer than our own backoff would wait, up to this.
     max_retry_after_s: float = 120.0
 
+    def time_bound(self, request_timeout: float) -> float:
+        """The most one image may take (docs/security.md): every attempt's deadline
+        and the longest wait between attempts; waiting for a provider's limit counts."""
+        return (self.max_retries + 1) * request_timeout + self.max_retries * self.max_retry_after_s
+
     def delay(self, retry_number: int, retry_after: Optional[float]) -> float:
         """Seconds to wait before retry number `retry_number` (0-based)."""
         if retry_after is not None:

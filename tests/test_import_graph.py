@@ -97,7 +97,7 @@ LAYERS = [
     ("what a provider is", ["providers", "providers.base", "providers.spec"]),
     ("the providers", ["providers.remote", "providers.local"]),
     ("the registry", ["providers.registry"]),
-    ("step settings", ["model_versions", "access", "reachability"]),
+    ("step settings", ["model_versions", "access", "reachability", "admission"]),
     ("the manifest", ["provider_texts", "manifest"]),
     ("the block", ["block", "compat", "reference"]),
     ("the command line", ["cli"]),

@@ -57,3 +57,34 @@ class FaultInjector:
             name = self.fault_names[(hash(key) + attempt) % len(self.fault_names)]
             return FAULTS[name]()
         return self.responder(request)
+
+
+@dataclass
+class ConcurrencyLimited:
+    """A provider that serves `limit` requests at a time, each taking `delay_s`, and
+    turns the rest away with 429 and `Retry-After`, as hosted providers limit an account."""
+
+    responder: Responder
+    limit: int
+    delay_s: float = 0.05
+    retry_after: str = "0"
+    served: int = 0
+    rejected: int = 0
+    peak: int = 0  # the most requests it was serving at once
+    _serving: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            if self._serving >= self.limit:
+                self.rejected += 1
+                return 429, {"error": {"message": "Too many requests in flight", "code": 429}}, {"Retry-After": self.retry_after}
+            self._serving += 1
+            self.peak = max(self.peak, self._serving)
+        try:
+            time.sleep(self.delay_s)
+            return self.responder(request)
+        finally:
+            with self._lock:
+                self._serving -= 1
+                self.served += 1

@@ -1,0 +1,171 @@
+"""One gate per provider endpoint: pauses, order, time bounds and the operator's limit.
+
+The gate's own behaviour is driven directly with threads; the last tests run
+workflows in inference's engine against a provider that turns away what exceeds
+its limit. No timing is asserted: only order, counts and messages.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from llama_vision_block.admission import GATES, EndpointGate, Limits, operator_limits
+from llama_vision_block.errors import ConfigurationError, LimitWaitExpired, provider_error
+from llama_vision_block.providers.registry import PROVIDERS
+from support.chat_server import ChatServer, reply_with_image_size
+from support.faults import ConcurrencyLimited
+from support.images import make_image
+from support.workflows import compile_workflow, single_step_workflow
+
+
+def soon(seconds: float = 0.3) -> float:
+    return time.monotonic() + seconds
+
+
+def run_at_once(step, images, workflows: int):
+    """`workflows` copies of a one-step workflow, compiled here and run at the same time."""
+    engines = [compile_workflow(single_step_workflow(step)) for _ in range(workflows)]
+    with ThreadPoolExecutor(workflows) as pool:
+        return list(pool.map(lambda engine: engine.run(runtime_parameters={"image": images}), engines))
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "the condition never held"
+        time.sleep(0.005)
+
+
+def test_a_retry_after_pauses_every_steps_requests_to_that_endpoint_only():
+    spec = PROVIDERS["openai-compatible"]
+    one = GATES.for_endpoint(spec, "http://127.0.0.1:1/v1", "key-a")
+    other = GATES.for_endpoint(spec, "http://127.0.0.1:2/v1", "key-a")
+    with one.step(4), other.step(4):
+        one.release(one.acquire(soon()), overloaded=True, retry_after=60)  # step A's request was turned away
+        with pytest.raises(TimeoutError):  # step B, same endpoint, waits out the pause
+            one.acquire(soon(0.2))
+        other.release(other.acquire(soon()))  # another endpoint does not wait on it
+
+
+def test_the_key_tells_accounts_apart_and_the_same_account_shares_a_gate():
+    spec = PROVIDERS["openai-compatible"]
+    assert GATES.for_endpoint(spec, "http://127.0.0.1:3/v1", "k1") is GATES.for_endpoint(spec, "http://127.0.0.1:3/v1", "k1")
+    assert GATES.for_endpoint(spec, "http://127.0.0.1:3/v1", "k1") is not GATES.for_endpoint(spec, "http://127.0.0.1:3/v1", "k2")
+
+
+def test_waiting_requests_are_admitted_in_arrival_order_across_steps():
+    gate = EndpointGate("Test")
+    admitted = []
+    with gate.step(1), gate.step(1):  # the window starts at one: the others queue
+        holder = gate.acquire(soon())
+        threads = []
+        for index in range(6):
+            def request(index=index):
+                ticket = gate.acquire(soon(30))
+                admitted.append(index)
+                gate.release(ticket)
+
+            thread = threading.Thread(target=request)
+            thread.start()
+            threads.append(thread)
+            wait_until(lambda: gate.waiting == index + 1)  # arrival order is known
+        gate.release(holder)
+        for thread in threads:
+            thread.join(30)
+    assert admitted == list(range(6))
+
+
+def test_a_request_whose_time_bound_passes_while_waiting_names_the_limit():
+    gate = EndpointGate("Example Provider")
+    turned_away = provider_error("Example Provider", "Too many requests in flight", 429, retry_after=60)
+
+    def send():
+        raise turned_away
+
+    with gate.step(2):
+        busy = gate.acquire(soon())  # another request in flight: contention, not a fault
+        with pytest.raises(LimitWaitExpired) as expired:
+            gate.call(send, soon(0.3))
+        gate.release(busy)
+    message = str(expired.value)
+    assert "Example Provider" in message and "rate or concurrency limit" in message
+    assert "Too many requests in flight" in message and "max_concurrent_requests" in message
+    assert gate.in_flight == 0
+
+
+def test_a_rejection_while_alone_is_a_fault_that_spends_a_retry():
+    gate = EndpointGate("Example Provider")
+    sent = []
+
+    def send():
+        sent.append(1)
+        raise provider_error("Example Provider", "Service Unavailable", 503)
+
+    with gate.step(4), pytest.raises(Exception) as raised:
+        gate.call(send, soon(30))
+    assert raised.value.retryable and len(sent) == 1  # back to call_with_retries at once
+
+
+def test_a_rejection_halves_the_window_and_successes_grow_it_back_to_what_steps_asked():
+    gate = EndpointGate("Test")
+    with gate.step(8):
+        assert gate.window == 8
+        gate.release(gate.acquire(soon()), overloaded=True)
+        assert gate.window == 4
+        for _ in range(200):
+            gate.release(gate.acquire(soon()))
+        assert gate.window == 8  # never above what the steps asked for
+
+
+def test_the_operators_limit_is_read_checked_and_never_exceeded(monkeypatch):
+    monkeypatch.setenv("LLAMA_VISION_PROVIDER_LIMITS", json.dumps({"openai-compatible": {"concurrent": 2, "per_minute": 1000}}))
+    operator_limits.cache_clear()
+    try:
+        assert operator_limits() == {"openai-compatible": Limits(concurrent=2, per_minute=1000)}
+        counting = ConcurrencyLimited(reply_with_image_size, limit=100)  # counts, never refuses
+        server = ChatServer(responder=counting, base_path="/v1").start()
+        try:
+            step = {
+                "type": "llama_vision_block/llama_3_2_vision@v1", "task_type": "caption",
+                "model_version": "11B - OpenAI-compatible server", "base_url": server.base_url,
+                "max_concurrent_requests": 8,
+            }
+            images = [make_image(10 + index, 8) for index in range(8)]
+            results = run_at_once(step, images, workflows=2)  # 16 requests
+        finally:
+            server.stop()
+        outputs = [image["llama"]["output"] for result in results for image in result]
+        assert outputs == [f"{10 + index}x8" for index in range(8)] * 2
+        assert counting.served == 16 and counting.peak <= 2
+    finally:
+        operator_limits.cache_clear()
+    for bad in ('{"nowhere": {"concurrent": 1}}', '{"cloudflare": {"concurrent": 0}}', "[1]"):
+        monkeypatch.setenv("LLAMA_VISION_PROVIDER_LIMITS", bad)
+        operator_limits.cache_clear()
+        with pytest.raises(ConfigurationError, match="LLAMA_VISION_PROVIDER_LIMITS"):
+            operator_limits()
+    operator_limits.cache_clear()
+
+
+def test_workflows_sharing_a_limited_provider_lose_no_image_without_spending_retries():
+    limited = ConcurrencyLimited(reply_with_image_size, limit=2)
+    server = ChatServer(responder=limited, base_path="/v1").start()
+    try:
+        step = {
+            "type": "llama_vision_block/llama_3_2_vision@v1", "task_type": "caption",
+            "model_version": "11B - OpenAI-compatible server", "base_url": server.base_url,
+            "max_concurrent_requests": 4, "max_retries": 0,  # no retry to spend on faults
+        }
+        images = [make_image(20 + index, 8) for index in range(6)]
+        results = run_at_once(step, images, workflows=3)
+    finally:
+        server.stop()
+    for result in results:
+        assert [image["llama"]["error_status"] for image in result] == [False] * 6
+        assert [image["llama"]["output"] for image in result] == [f"{20 + index}x8" for index in range(6)]
+    assert limited.served == 18 and limited.peak <= 2
