@@ -167,9 +167,12 @@ class EndpointGate:
             return self._starts[0] + 60.0 - now
         return 0.0
 
-    def release(self, ticket: Ticket, overloaded: bool = False, retry_after: Optional[float] = None) -> bool:
-        """One admitted request ended: answered, failed, or turned away for the limit.
-        Returns whether other requests were in flight at any time during its own."""
+    def release(
+        self, ticket: Ticket, overloaded: bool = False, retry_after: Optional[float] = None, answered: bool = True
+    ) -> bool:
+        """One admitted request ended: answered, failed, or turned away for the limit;
+        only an answer grows the window. Returns whether other requests were in
+        flight at any time during its own."""
         with self._changed:
             now = self._clock()
             self._in_flight -= 1
@@ -180,7 +183,7 @@ class EndpointGate:
                     self._last_cut = now
                 if retry_after is not None:
                     self._paused_until = max(self._paused_until, now + retry_after)
-            elif self._window:
+            elif answered and self._window:
                 self._window = min(float(self._ceiling()), self._window + 1.0 / self._window)
             self._changed.notify_all()
             return shared
@@ -198,13 +201,13 @@ class EndpointGate:
                 result = send()
             except ProviderError as error:
                 overloaded = is_overload(error)
-                shared = self.release(ticket, overloaded, error.retry_after if overloaded else None)
+                shared = self.release(ticket, overloaded, error.retry_after if overloaded else None, answered=False)
                 if not (overloaded and shared):
                     raise
                 last = error
                 continue
             except BaseException:
-                self.release(ticket)
+                self.release(ticket, answered=False)
                 raise
             self.release(ticket)
             return result
@@ -240,7 +243,8 @@ class Gates:
                 gate = self._gates[key] = EndpointGate(spec.name, operator_limits().get(spec.id, Limits()))
             self._gates.move_to_end(key)
             surplus = len(self._gates) - self._limit
-            for old in [k for k, g in self._gates.items() if g.idle][: max(0, surplus)]:
+            # The gate just asked for is idle until its step starts: never the one forgotten.
+            for old in [k for k, g in self._gates.items() if k != key and g.idle][: max(0, surplus)]:
                 del self._gates[old]
             return gate
 

@@ -68,6 +68,7 @@ class LlamaVisionBlockV1(WorkflowBlock):
         check_step(spec, settings)  # what a caller may name on the server's side
         inputs = TaskInputs.from_step(properties)
         constraint = response_schema(task.json_schema, properties["constrained_decoding"], inputs, generation.max_tokens)
+        retry_policy = RetryPolicy(max_retries=properties["max_retries"])
         backend = create_backend(variant, settings, generation)
         # Remote endpoints admit requests through one gate per process (in process: none).
         admission = None if backend.endpoint is None else GATES.for_endpoint(spec, backend.endpoint, settings.api_key)
@@ -75,11 +76,11 @@ class LlamaVisionBlockV1(WorkflowBlock):
             backend=backend,
             gate=StepGate(backend.endpoint, connect_timeout_s=settings.request_timeout),
             admission=admission,
-            time_bound_s=RetryPolicy(max_retries=properties["max_retries"]).time_bound(settings.request_timeout),
+            time_bound_s=retry_policy.time_bound(settings.request_timeout),
             prompt=task.build_prompt(inputs),
             generation=generation,
             constraint=constraint,
-            retry_policy=RetryPolicy(max_retries=properties["max_retries"]),
+            retry_policy=retry_policy,
             fail_fast=properties["fail_fast"],
             interpret=task.interpret,
             inputs=inputs,

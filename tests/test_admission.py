@@ -169,3 +169,12 @@ def test_workflows_sharing_a_limited_provider_lose_no_image_without_spending_ret
         assert [image["llama"]["error_status"] for image in result] == [False] * 6
         assert [image["llama"]["output"] for image in result] == [f"{20 + index}x8" for index in range(6)]
     assert limited.served == 18 and limited.peak <= 2
+
+
+def test_only_an_answer_grows_the_window():
+    gate = EndpointGate("Test")
+    with gate.step(8):
+        gate.release(gate.acquire(soon()), overloaded=True)
+        for _ in range(20):
+            gate.release(gate.acquire(soon()), answered=False)  # faults: no growth
+        assert gate.window == 4
