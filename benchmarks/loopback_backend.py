@@ -1,61 +1,104 @@
 """A chat-completions server for benchmarks: answers every request after a fixed delay.
 
 Run as a subprocess (`python benchmarks/loopback_backend.py 0.2`); it prints its
-port, answers POSTs with a short reply after the delay, and reports the bytes it
-received per request at GET /stats (then forgets them).
+port, answers POSTs with a short reply after the delay, and reports what it saw
+at GET /stats (then forgets it): the bytes received per request, how many
+requests it served and turned away, and the most it served at once.
+
+With `--limit N` it serves at most N requests at a time, as a hosted provider
+limits an account, and turns the rest away with 429 and `Retry-After`
+(`--retry-after`, seconds).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-LATENCY_S = float(sys.argv[1]) if len(sys.argv) > 1 else 0.2
-received: list = []
-lock = threading.Lock()
+REPLY = {
+    "id": "bench", "object": "chat.completion", "created": 0, "model": "bench",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "A street."}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 20, "completion_tokens": 3, "total_tokens": 23},
+}
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Real servers (uvicorn and anything on asyncio) set TCP_NODELAY. Without it,
-    # http.server writes headers and body separately, Nagle holds the body back
-    # until the client ACKs the headers, and the client delays that ACK by 40 ms:
-    # every reply on a kept-alive connection would come ~40 ms late.
-    disable_nagle_algorithm = True
+class Counts:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.request_bytes: list = []
+        self.served = self.rejected = self.serving = self.peak = 0
 
-    def do_POST(self) -> None:  # noqa: N802
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with lock:
-            received.append(len(body))
-        time.sleep(LATENCY_S)
-        self._send({
-            "id": "bench", "object": "chat.completion", "created": 0, "model": "bench",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "A street."}, "finish_reason": "stop"}],
-        })
+    def take(self) -> dict:
+        with self.lock:
+            stats = {"request_bytes": self.request_bytes, "served": self.served,
+                     "rejected": self.rejected, "peak": self.peak}
+            self.request_bytes = []
+            self.served = self.rejected = self.peak = 0
+            return stats
 
-    def do_GET(self) -> None:  # noqa: N802
-        with lock:
-            stats = list(received)
-            received.clear()
-        self._send({"request_bytes": stats})
 
-    def _send(self, payload: dict) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+def handler(latency_s: float, limit: int, retry_after: str, counts: Counts) -> type:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        # Real servers (uvicorn and anything on asyncio) set TCP_NODELAY. Without it,
+        # http.server writes headers and body separately, Nagle holds the body back
+        # until the client ACKs the headers, and the client delays that ACK by 40 ms:
+        # every reply on a kept-alive connection would come ~40 ms late.
+        disable_nagle_algorithm = True
 
-    def log_message(self, *args) -> None:
-        pass
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with counts.lock:
+                counts.request_bytes.append(len(body))
+                if limit and counts.serving >= limit:
+                    counts.rejected += 1
+                    turned_away = True
+                else:
+                    counts.serving += 1
+                    counts.peak = max(counts.peak, counts.serving)
+                    turned_away = False
+            if turned_away:
+                self._send({"error": {"message": "Too many requests in flight", "code": 429}}, 429, retry_after)
+                return
+            time.sleep(latency_s)
+            with counts.lock:  # done before the reply leaves: the client may send its next at once
+                counts.serving -= 1
+                counts.served += 1
+            self._send(REPLY)
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._send(counts.take())
+
+        def _send(self, payload: dict, status: int = 200, retry_after: str = "") -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            if retry_after:
+                self.send_header("Retry-After", retry_after)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    return Handler
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # hundreds of clients connect at once under load
 
 
 if __name__ == "__main__":
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    parser = argparse.ArgumentParser()
+    parser.add_argument("latency", type=float, nargs="?", default=0.2, help="seconds before each answer")
+    parser.add_argument("--limit", type=int, default=0, help="requests served at once (0: no limit)")
+    parser.add_argument("--retry-after", default="1", help="Retry-After sent with a 429")
+    arguments = parser.parse_args()
+    server = Server(("127.0.0.1", 0), handler(arguments.latency, arguments.limit, arguments.retry_after, Counts()))
     print(server.server_address[1], flush=True)
     server.serve_forever()

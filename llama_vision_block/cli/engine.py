@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any, Dict
 
@@ -11,6 +12,9 @@ from llama_vision_block.cli.errors import CliError
 
 PLUGIN = "llama_vision_block"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+# inference's first import, run from two threads at once, can hand one of them a
+# half-initialised module (its packages import each other in cycles).
+_FIRST_IMPORT = threading.Lock()
 
 
 def enable_plugin() -> None:
@@ -23,8 +27,9 @@ def enable_plugin() -> None:
 def compile_workflow(definition: Dict[str, Any]) -> Any:
     """An ExecutionEngine for the workflow, steps run in this process."""
     enable_plugin()
-    from inference.core.workflows.core_steps.common.entities import StepExecutionMode
-    from inference.core.workflows.execution_engine.core import ExecutionEngine
+    with _FIRST_IMPORT:
+        from inference.core.workflows.core_steps.common.entities import StepExecutionMode
+        from inference.core.workflows.execution_engine.core import ExecutionEngine
 
     return ExecutionEngine.init(
         workflow_definition=definition,
