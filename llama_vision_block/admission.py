@@ -7,17 +7,26 @@ images once their retries ran out. Every request to a remote endpoint (provider,
 base URL, key) now passes its gate:
 
 - the gate's window (requests in flight) starts at the first step's
-  `max_concurrent_requests`, halves when the provider says it is over its limit and
-  grows back by about one per window of successes, never above what the steps using
-  it asked for together, nor the operator's stated limit;
-- a `Retry-After` pauses the whole endpoint, every step's requests, until then;
+  `max_concurrent_requests` and grows by one per answer, never above what the
+  steps using it asked for together, nor the operator's stated limit;
+- when the provider says it is over its limit, the window halves, and the gate
+  remembers how many other requests it had in flight then (what the provider
+  took): it grows back to that level within a round trip, holds there
+  (`HOLD_S`, doubled each time a probe above it is refused), then probes above
+  it by about one per window of answers. A provider that refuses at a fixed
+  level is so asked past it rarely, not on every round trip (each refusal can
+  pause the endpoint for a whole `Retry-After`), and the next burst of steps
+  starts at that level, until `FORGET_S` pass without a refusal;
+- a `Retry-After` pauses the whole endpoint, every step's requests, until then; a
+  refusal without one pauses it for a short backoff that doubles while refusals
+  follow each other, so nothing hammers a provider that gives no hint;
 - requests are admitted in arrival order, whichever step sent them;
-- a request the provider turned away for its limit while other requests to it were
-  in flight (contention, which the gate is there to resolve) waits its turn again
-  without spending the image's retries, until the image's time bound; then it fails
-  with a message that names the provider's limit. Turned away while alone, it is a
-  fault like any other and spends a retry (a provider that is simply down must not
-  be asked again and again until the time bound).
+- a request turned away with 429 (the provider is up and says "later"), or with
+  503 while other requests to it were in flight, waits its turn again without
+  spending the image's retries, until the image's time bound; then it fails with
+  a message that names the provider's limit. A 503 to a request alone is a fault
+  like any other and spends a retry (a provider that is down must not be asked
+  again and again until the time bound).
 
 The in-process backend has no endpoint and no gate: its batcher is its gate.
 """
@@ -43,6 +52,9 @@ from llama_vision_block.providers.spec import ProviderSpec
 T = TypeVar("T")
 LIMITS_ENV = "LLAMA_VISION_PROVIDER_LIMITS"
 OVERLOAD_STATUSES = frozenset({429, 503})
+HOLD_S = 20.0  # how long the window stays at the level the provider last took
+FORGET_S = 600.0  # how long that level is remembered without another refusal
+BACKOFF_S = (0.25, 8.0)  # the pause after a refusal that named no Retry-After: first, most
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,9 @@ class EndpointGate:
         self._queue: Deque[object] = deque()
         self._starts: Deque[float] = deque()  # admission times in the last minute
         self._last_cut = -math.inf
+        self._safe = math.inf  # the requests the provider took when it last refused one more
+        self._hold = HOLD_S  # how long to stay at that level before probing above it
+        self._refused_rounds = 0  # round trips in a row that ended in a refusal
         self._admitted = 0
 
     # --- what the tests and the benchmark read ---
@@ -112,8 +127,10 @@ class EndpointGate:
         key = id(token)
         with self._changed:
             self._asked[key] = asked
-            if self._window == 0.0:
-                self._window = float(min(asked, self._ceiling()))
+            if self._window == 0.0:  # what the gate learned of the provider outlives a burst
+                if self._clock() - self._last_cut > FORGET_S:
+                    self._safe = math.inf
+                self._window = float(min(asked, self._ceiling(), self._safe))
         try:
             yield
         finally:
@@ -128,7 +145,7 @@ class EndpointGate:
 
     def acquire(self, deadline: float) -> Ticket:
         """Waits for this request's turn. Raises TimeoutError when `deadline` (the
-        clock's time) passes first."""
+        clock's time) passes first, or at once when the endpoint is paused past it."""
         me = object()
         with self._changed:
             self._queue.append(me)
@@ -144,7 +161,7 @@ class EndpointGate:
                         self._starts.append(now)
                         self._changed.notify_all()  # the next in line may go too
                         return ticket
-                    if now >= deadline:
+                    if now >= deadline or self._paused_until >= deadline:
                         raise TimeoutError
                     self._changed.wait(min(wait, deadline - now))
             except BaseException:
@@ -178,19 +195,46 @@ class EndpointGate:
             self._in_flight -= 1
             shared = bool(ticket.others or self._in_flight or self._admitted > ticket.number)
             if overloaded:
-                if ticket.started >= self._last_cut:  # one cut per round trip, not one per rejection
-                    self._window = max(1.0, self._window / 2)
-                    self._last_cut = now
-                if retry_after is not None:
-                    self._paused_until = max(self._paused_until, now + retry_after)
+                self._refused(ticket, now, retry_after)
             elif answered and self._window:
-                self._window = min(float(self._ceiling()), self._window + 1.0 / self._window)
+                self._refused_rounds = 0
+                self._window = min(float(self._ceiling()), self._window + self._growth(now))
             self._changed.notify_all()
             return shared
 
+    def _refused(self, ticket: Ticket, now: float, retry_after: Optional[float]) -> None:
+        # The others still in flight when the refusal came back: what the provider took
+        # (counted now, as requests may reach it in another order than they were admitted).
+        refused_at = self._in_flight
+        if ticket.started > self._last_cut:  # one cut per round trip, not one per refusal
+            # Refused again at or above the level it took before: its limit has not moved,
+            # so the next probe waits twice as long.
+            probe_refused = refused_at >= self._safe < math.inf
+            self._hold = min(FORGET_S, self._hold * 2) if probe_refused else HOLD_S
+            self._window = max(1.0, self._window / 2)
+            self._last_cut = now
+            self._safe = max(1, refused_at)
+            self._refused_rounds += 1
+            if retry_after is None:
+                low, high = BACKOFF_S
+                retry_after = min(high, low * 2 ** (self._refused_rounds - 1))
+        else:
+            self._safe = max(1, min(self._safe, refused_at))
+        self._window = min(self._window, float(self._safe))  # never more than it took
+        if retry_after is not None:
+            self._paused_until = max(self._paused_until, now + retry_after)
+
+    def _growth(self, now: float) -> float:
+        """How much one answer grows the window."""
+        if self._window < self._safe:  # back to the level it took (or, never refused, up to the ceiling)
+            return min(1.0, self._safe - self._window)
+        if now - self._last_cut < self._hold:
+            return 0.0  # it refused more than this lately: hold
+        return 1.0 / self._window  # probe: about one more per window of answers
+
     def call(self, send: Callable[[], T], deadline: float) -> T:
-        """`send()` once admitted; a rejection for the limit amid other requests waits
-        its turn again (no retry spent) until `deadline`, when LimitWaitExpired says why."""
+        """`send()` once admitted; a 429, or a 503 amid other requests, waits its turn
+        again (no retry spent) until `deadline`, when LimitWaitExpired says why."""
         last: Optional[ProviderError] = None
         while True:
             try:
@@ -202,7 +246,7 @@ class EndpointGate:
             except ProviderError as error:
                 overloaded = is_overload(error)
                 shared = self.release(ticket, overloaded, error.retry_after if overloaded else None, answered=False)
-                if not (overloaded and shared):
+                if not (overloaded and (shared or error.status_code == 429)):
                     raise
                 last = error
                 continue

@@ -98,7 +98,22 @@ def test_a_request_whose_time_bound_passes_while_waiting_names_the_limit():
     assert gate.in_flight == 0
 
 
-def test_a_rejection_while_alone_is_a_fault_that_spends_a_retry():
+def test_a_429_to_a_request_alone_waits_its_turn_again_without_spending_a_retry():
+    gate = EndpointGate("Example Provider")
+    sent = []
+
+    def send():  # another server on the same account holds the limit, then lets go
+        sent.append(1)
+        if len(sent) < 3:
+            raise provider_error("Example Provider", "Too many requests", 429, retry_after=0)
+        return "answer"
+
+    with gate.step(4):
+        assert gate.call(send, soon(30)) == "answer"
+    assert len(sent) == 3
+
+
+def test_a_503_to_a_request_alone_is_a_fault_that_spends_a_retry():
     gate = EndpointGate("Example Provider")
     sent = []
 
@@ -111,15 +126,97 @@ def test_a_rejection_while_alone_is_a_fault_that_spends_a_retry():
     assert raised.value.retryable and len(sent) == 1  # back to call_with_retries at once
 
 
-def test_a_rejection_halves_the_window_and_successes_grow_it_back_to_what_steps_asked():
-    gate = EndpointGate("Test")
+class Clock:
+    """A clock the test moves by hand. A request that may not go at once is given
+    a deadline of now, so a wrong answer fails (TimeoutError) instead of waiting
+    on a clock that never moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_refusal_halves_the_window_which_regrows_to_what_the_provider_took_then_holds_then_probes():
+    clock = Clock()
+    gate = EndpointGate("Test", clock=clock)
     with gate.step(8):
         assert gate.window == 8
-        gate.release(gate.acquire(soon()), overloaded=True)
+        first_burst = [gate.acquire(clock.now) for _ in range(6)]
+        gate.release(first_burst[5], overloaded=True, retry_after=0)  # it had 5 others in flight
+        gate.release(first_burst[4], overloaded=True, retry_after=0)  # the same round trip: one cut
         assert gate.window == 4
+        for ticket in first_burst[:4]:
+            gate.release(ticket)  # the provider took 4 at once: the window goes back there, not past
+        assert gate.window == 4
+        for _ in range(50):
+            gate.release(gate.acquire(clock.now))
+        assert gate.window == 4  # held while the refusal is recent
+        clock.now += 60
         for _ in range(200):
-            gate.release(gate.acquire(soon()))
-        assert gate.window == 8  # never above what the steps asked for
+            gate.release(gate.acquire(clock.now))
+        assert gate.window == 8  # probed back up, never above what the steps asked for
+
+
+def test_a_probe_refused_at_the_same_level_doubles_the_hold_before_the_next():
+    clock = Clock()
+    gate = EndpointGate("Test", clock=clock)
+
+    def refused_with(others: int) -> None:  # `others` in flight when the provider said no
+        tickets = [gate.acquire(clock.now) for _ in range(others + 1)]
+        clock.now += 0.1
+        gate.release(tickets[-1], overloaded=True, retry_after=0)
+        for ticket in tickets[:-1]:
+            gate.release(ticket)
+
+    def grows_after(seconds: float) -> bool:
+        clock.now += seconds
+        before = gate.window
+        gate.release(gate.acquire(clock.now))
+        return gate.window > before
+
+    with gate.step(8):
+        refused_with(3)  # the provider takes 3
+        assert gate.window == 3 and not grows_after(15) and grows_after(10)  # held 20 s
+        while gate.window < 4:
+            gate.release(gate.acquire(clock.now))
+        refused_with(3)  # the probe above 3 is refused: its limit has not moved
+        assert not grows_after(30) and grows_after(15)  # held 40 s this time
+
+
+def test_the_next_burst_of_steps_starts_at_the_level_the_provider_took_until_it_is_forgotten():
+    clock = Clock()
+    gate = EndpointGate("Test", clock=clock)
+    with gate.step(8):
+        tickets = [gate.acquire(clock.now) for _ in range(4)]
+        gate.release(tickets[3], overloaded=True, retry_after=0)
+        for ticket in tickets[:3]:
+            gate.release(ticket)
+    with gate.step(8):
+        assert gate.window == 3
+    clock.now += 3600
+    with gate.step(8):
+        assert gate.window == 8
+
+
+def test_a_refusal_without_retry_after_pauses_the_endpoint_for_a_backoff_that_doubles():
+    clock = Clock()
+    gate = EndpointGate("Test", clock=clock)
+    with gate.step(4):
+        gate.release(gate.acquire(clock.now), overloaded=True)
+        with pytest.raises(TimeoutError):  # paused past this deadline: fails at once, no wait
+            gate.acquire(clock.now + 0.2)
+        clock.now += 0.3
+        gate.release(gate.acquire(clock.now), overloaded=True)  # refused again, next round trip
+        clock.now += 0.3
+        with pytest.raises(TimeoutError):
+            gate.acquire(clock.now + 0.1)  # 0.5 s this time
+        clock.now += 0.3
+        gate.release(gate.acquire(clock.now))  # an answer ends the run of refusals
+        gate.release(gate.acquire(clock.now), overloaded=True)
+        clock.now += 0.3
+        gate.release(gate.acquire(clock.now))  # back to the first, short pause: over by now
 
 
 def test_the_operators_limit_is_read_checked_and_never_exceeded(monkeypatch):
@@ -172,9 +269,17 @@ def test_workflows_sharing_a_limited_provider_lose_no_image_without_spending_ret
 
 
 def test_only_an_answer_grows_the_window():
-    gate = EndpointGate("Test")
+    clock = Clock()
+    gate = EndpointGate("Test", clock=clock)
     with gate.step(8):
-        gate.release(gate.acquire(soon()), overloaded=True)
-        for _ in range(20):
-            gate.release(gate.acquire(soon()), answered=False)  # faults: no growth
+        tickets = [gate.acquire(clock.now) for _ in range(6)]
+        clock.now += 0.1
+        gate.release(tickets[-1], overloaded=True, retry_after=0)  # the provider took 5
         assert gate.window == 4
+        for ticket in tickets[:-1]:
+            gate.release(ticket, answered=False)  # faults: no growth
+        for _ in range(20):
+            gate.release(gate.acquire(clock.now), answered=False)
+        assert gate.window == 4
+        gate.release(gate.acquire(clock.now))
+        assert gate.window == 5
