@@ -8,9 +8,12 @@ its limit. No timing is asserted: only order, counts and messages.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -283,3 +286,47 @@ def test_only_an_answer_grows_the_window():
         assert gate.window == 4
         gate.release(gate.acquire(clock.now))
         assert gate.window == 5
+
+
+# Another process on the same provider: its own gate, nothing shared but the provider.
+OTHER_PROCESS = """
+import json, sys
+from support.images import make_image
+from support.workflows import compile_workflow, single_step_workflow
+
+engine = compile_workflow(single_step_workflow(json.loads(sys.argv[1])))
+print("ready", flush=True)
+sys.stdin.readline()
+result = engine.run(runtime_parameters={"image": [make_image(30 + index, 8) for index in range(6)]})
+print(json.dumps([[image["llama"]["error_status"], image["llama"]["output"]] for image in result]), flush=True)
+"""
+
+
+def test_two_processes_sharing_a_limited_provider_lose_no_image_without_spending_retries():
+    limited = ConcurrencyLimited(reply_with_image_size, limit=2, retry_after="0.05")
+    server = ChatServer(responder=limited, base_path="/v1").start()
+    step = {
+        "type": "llama_vision_block/llama_3_2_vision@v1", "task_type": "caption",
+        "model_version": "11B - OpenAI-compatible server", "base_url": server.base_url,
+        "max_concurrent_requests": 4, "max_retries": 0,  # a refusal that spent a retry would lose its image
+    }
+    other = subprocess.Popen(
+        [sys.executable, "-c", OTHER_PROCESS, json.dumps(step)], cwd=Path(__file__).parent,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert other.stdout.readline().strip() == "ready"
+        engine = compile_workflow(single_step_workflow(step))
+        other.stdin.write("go\n")
+        other.stdin.flush()
+        ours = engine.run(runtime_parameters={"image": [make_image(40 + index, 8) for index in range(6)]})
+        theirs = json.loads(other.stdout.readline())
+    finally:
+        other.kill()
+        other.wait()
+        server.stop()
+    assert [[image["llama"]["error_status"], image["llama"]["output"]] for image in ours] == [
+        [False, f"{40 + index}x8"] for index in range(6)
+    ]
+    assert theirs == [[False, f"{30 + index}x8"] for index in range(6)]
+    assert limited.served == 12 and limited.peak <= 2 and limited.rejected > 0

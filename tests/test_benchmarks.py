@@ -6,6 +6,7 @@ runs the backend's real code path and builds the real 11B architecture.
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,18 @@ def test_the_constrained_decoding_benchmark_compares_like_with_like(capsys):
         constrained, free = (int(n) for n in row.split("|")[3].split(" / "))
         assert abs(constrained - free) <= 2  # the same tokens, up to the mean's rounding
     assert "| structured-answering |" in printed and "(again:" in printed
+
+
+def test_the_load_benchmark_runs_workflows_at_once_against_a_limited_provider(capsys):
+    spec = importlib.util.spec_from_file_location("load_benchmark", ROOT / "benchmarks" / "load.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    module.main(["--workflows", "3", "--images", "4", "--limit", "2", "--latency", "0.02", "--retry-after", "0.05",
+                 "--repeats", "2", "--ways", "in one process", "--blocks", "this block"])
+    printed = capsys.readouterr().out
+    row = next(line for line in printed.splitlines() if line.startswith("| in one process | this block | 3 |"))
+    cells = [cell.strip() for cell in row.split("|")[1:-1]]
+    assert cells[3] == "0 of 12"  # no image lost
+    assert int(cells[7]) <= 2  # the provider never served more than its limit
+    assert "wall / ideal, cold / warm" in printed

@@ -44,6 +44,9 @@ KEY_ENV = "CLOUDFLARE_API_TOKEN"
 MAX_CONTENT_CHARS = MAX_MESSAGE_CHARS
 # Meta's license must be accepted once per account before the model answers.
 LICENSE_ERROR_CODE = 5016
+# "Account limited": the free plan's daily allocation of neurons is spent. A 429, but a
+# quota, not a rate: no wait within an image's time bound brings it back.
+DAILY_ALLOCATION_CODE = 3036
 LICENSE_AGREEMENT = {"prompt": "agree"}
 # Workers AI's answer when its JSON mode could not produce a valid answer for a request.
 JSON_MODE_UNMET = "json mode couldn't be met"
@@ -220,6 +223,16 @@ def read_envelope(response: httpx.Response, api_key: str = "") -> Any:
             "to true to accept it (this sends the prompt 'agree' once), or send "
             "{\"prompt\": \"agree\"} to the model yourself.",
             response.status_code,
+        )
+    if any(isinstance(error, dict) and error.get("code") == DAILY_ALLOCATION_CODE for error in errors):
+        raise provider_error(
+            NAME,
+            "this account has used up its daily free allocation of Workers AI neurons "
+            f"(code {DAILY_ALLOCATION_CODE}); it is renewed at 00:00 UTC. Move the account to "
+            "the Workers Paid plan, or run the rest then (`llama-vision run` resumes where it stopped).",
+            response.status_code,
+            fails_every_request=True,
+            retryable=False,
         )
     if response.status_code != 200 or not envelope.get("success", False):
         messages = clip("; ".join(_error_text(error) for error in errors)) or "no error message"

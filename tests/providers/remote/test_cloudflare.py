@@ -148,6 +148,16 @@ def test_envelope_shapes(account, status, body, message):
     assert not caught.value.fails_every_request
 
 
+def test_a_spent_daily_allocation_stops_the_step_at_once_saying_when_it_is_renewed(account):
+    spent = {"code": 3036, "message": "You have used up your daily free allocation of 10,000 neurons."}
+    account.server.responder = lambda request: (429, {"result": None, "success": False, "errors": [spent]})
+    with pytest.raises(ProviderError) as caught:
+        _backend(account).complete(_request())
+    assert "(HTTP 429): this account has used up its daily free allocation" in str(caught.value)
+    assert "00:00 UTC" in str(caught.value)
+    assert caught.value.fails_every_request and not caught.value.retryable  # no wait would help
+
+
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
 
 
