@@ -262,15 +262,15 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--ways", nargs="+", default=["in one process", "one server", "two servers"],
                         choices=["in one process", "one server", "two servers"])
     parser.add_argument("--blocks", nargs="+", default=list(BLOCKS), choices=list(BLOCKS))
-    parser.add_argument("--stated-limit", action="store_true",
-                        help="the operator states the provider's limit ($LLAMA_VISION_PROVIDER_LIMITS)")
+    parser.add_argument("--stated-limit", type=int, metavar="N",
+                        help="each process is told it may have N requests in flight ($LLAMA_VISION_PROVIDER_LIMITS)")
     parser.add_argument("--serve", nargs=2, metavar=("PORT", "PROVIDER"), help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if arguments.serve:
         return serve(int(arguments.serve[0]), arguments.serve[1])
 
     if arguments.stated_limit:  # read by this process and the servers it starts
-        os.environ["LLAMA_VISION_PROVIDER_LIMITS"] = json.dumps({"openai-compatible": {"concurrent": arguments.limit}})
+        os.environ["LLAMA_VISION_PROVIDER_LIMITS"] = json.dumps({"openai-compatible": {"concurrent": arguments.stated_limit}})
     loads = [Load(k, arguments.images, arguments.limit, arguments.latency) for k in arguments.workflows]
     provider, origin = start_provider(loads[0], arguments.retry_after)
     servers, rows = [], []
@@ -307,7 +307,8 @@ def main(argv: Optional[List[str]] = None) -> None:
           f"{arguments.retry_after}; default step settings; {arguments.repeats} repeats: the first cold (the "
           f"process has not met the limit before), the rest warm (their median); images lost: the worst "
           f"repeat; {os.cpu_count()} CPU cores"
-          + (f"; LLAMA_VISION_PROVIDER_LIMITS states the limit" if arguments.stated_limit else "") + "\n")
+          + (f"; LLAMA_VISION_PROVIDER_LIMITS gives each process {arguments.stated_limit} in flight"
+             if arguments.stated_limit else "") + "\n")
     print("| how | block | workflows at once | images lost | requests rejected, cold / warm | wall / ideal, "
           "cold / warm | workflow latency p50 / p95 | most served at once |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
