@@ -330,3 +330,19 @@ def test_two_processes_sharing_a_limited_provider_lose_no_image_without_spending
     ]
     assert theirs == [[False, f"{30 + index}x8"] for index in range(6)]
     assert limited.served == 12 and limited.peak <= 2 and limited.rejected > 0
+
+
+def test_a_stated_rate_per_minute_is_never_exceeded():
+    clock = Clock()
+    gate = EndpointGate("Test", Limits(per_minute=2), clock=clock)
+    with gate.step(8):
+        gate.release(gate.acquire(clock.now))
+        clock.now += 30
+        gate.release(gate.acquire(clock.now))
+        clock.now += 29
+        with pytest.raises(TimeoutError):
+            gate.acquire(clock.now)  # a third within the minute must wait
+        clock.now += 1.5  # the first has left the minute
+        gate.release(gate.acquire(clock.now))
+        with pytest.raises(TimeoutError):
+            gate.acquire(clock.now)
