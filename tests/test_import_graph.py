@@ -100,7 +100,7 @@ LAYERS = [
     ("step settings", ["model_versions", "access", "reachability", "admission"]),
     ("the manifest", ["provider_texts", "manifest"]),
     ("the block", ["block", "compat", "reference"]),
-    ("the command line", ["cli"]),
+    ("the command line", ["cli", "evaluation"]),
     ("the package", [""]),
 ]
 
