@@ -1,6 +1,7 @@
 """`llama-vision`: the block from the command line.
 
     llama-vision run --task caption photos/ --output captions.jsonl
+    llama-vision eval --folders labelled/ --report eval-report --model-version A --model-version B
     llama-vision workflow examples/workflows/caption.json --image image=street.jpg
     llama-vision serve --port 9001
     llama-vision describe
@@ -21,6 +22,7 @@ DESCRIPTION = "Llama 3.2 Vision from the command line: run the block over images
 EPILOG = """examples:
   llama-vision run --task caption photos/ --output captions.jsonl
   llama-vision run --task classification --classes cat,dog photos/ --annotate annotated/
+  llama-vision eval --folders labelled/ --report eval-report --model-version A --model-version B
   llama-vision workflow examples/workflows/caption.json --image image=examples/images/street_sign.jpg
   llama-vision serve --port 9001
   llama-vision describe
@@ -49,11 +51,12 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def build_parser(block_options: bool = True) -> argparse.ArgumentParser:
-    """The command line. `block_options=False` leaves out `run`'s options derived from
-    the block's manifest, whose import brings inference: `llama-vision --help` and the
-    other commands stay light."""
+def build_parser(block_options: Optional[str] = "run") -> argparse.ArgumentParser:
+    """The command line. Only the command named by `block_options` ("run" or "eval")
+    gets the options derived from the block's manifest, whose import brings
+    inference: `llama-vision --help` and the other commands stay light."""
     from llama_vision_block.cli import describe, run, serve, workflow
+    from llama_vision_block.cli import eval as evaluate
 
     parser = _Parser(
         prog="llama-vision", description=DESCRIPTION, epilog=EPILOG,
@@ -61,7 +64,8 @@ def build_parser(block_options: bool = True) -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    run.add_parser(subparsers, block_options=block_options)
+    run.add_parser(subparsers, block_options=block_options == "run")
+    evaluate.add_parser(subparsers, block_options=block_options == "eval")
     for module in (workflow, serve, describe):
         module.add_parser(subparsers)
     return parser
@@ -118,7 +122,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     secrets: List[Optional[str]] = []
     try:
         with _no_dependency_warnings(debug):  # building run's options imports inference
-            parser = build_parser(block_options=_command(argv) == "run")
+            parser = build_parser(block_options=_command(argv))
         # --debug is accepted anywhere, before or after the command.
         args = parser.parse_args([arg for arg in argv if arg != "--debug"])
         if args.command is None:

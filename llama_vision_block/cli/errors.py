@@ -59,3 +59,17 @@ def describe_validation_error(error: Any) -> str:
         message = str(item.get("msg", "")).removeprefix("Value error, ")
         parts.append(f"{loc}: {message}" if loc and loc not in message else message)
     return "; ".join(dict.fromkeys(parts))
+
+
+def read_json(path: str, what: str) -> Any:
+    """The JSON file the command line names as `what` (e.g. "workflow"); a
+    UsageError that names it when it cannot be read or is not JSON."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as file:
+            return json.load(file)
+    except OSError as error:
+        raise UsageError(f"cannot read {what} {path!r}: {error.strerror or error}") from None
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{what} {path!r} is not valid JSON: {error.msg} at line {error.lineno}") from None

@@ -93,8 +93,9 @@ def _help_text(prop: str, schema: Dict[str, Any]) -> str:
     return text.replace("%", "%%")
 
 
-def add_block_options(parser: argparse.ArgumentParser) -> None:
-    """One option per manifest property; unset options are left out of the step."""
+def add_block_options(parser: argparse.ArgumentParser, repeatable: Iterable[str] = ()) -> None:
+    """One option per manifest property; unset options are left out of the step. A
+    property in `repeatable` may be given several times (a list of values)."""
     from llama_vision_block.cli.describe import description
 
     schema = description()["schema"]["properties"]
@@ -129,6 +130,9 @@ def add_block_options(parser: argparse.ArgumentParser) -> None:
             kwargs.update(type=str, metavar="TEXT")
         else:
             kwargs.update(type=_json_or_text, metavar="VALUE")
+        if prop in repeatable:
+            kwargs["action"] = "append"
+            kwargs["help"] += "; repeat the option for several"
         if prop == "api_key":
             keys = " or ".join(f"${p['key_env']} ({p['name']})" for p in _providers() if p["key_env"])
             kwargs["help"] += f"; default ${API_KEY_ENV}, else {keys}"

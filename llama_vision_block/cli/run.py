@@ -119,7 +119,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.force and not args.output:
         raise UsageError("--force starts an --output file anew; give --output FILE.jsonl")
     from llama_vision_block.cli.engine import collect_images, compile_workflow
-    from llama_vision_block.cli.output_file import SETTINGS_FIELD, OutputFile, answer_settings
+    from llama_vision_block.cli.output_file import OutputFile, answer_settings
 
     if args.model_version is None:
         args.model_version = default_model_version(args)
@@ -138,27 +138,10 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"llama-vision run: {len(todo)} image(s) to send to {args.model_version}; loading the Workflows engine ...", file=sys.stderr, flush=True)
     engine = compile_workflow(_workflow(step)) if todo else None
     task = step.get("task_type", "unconstrained")
-    from tqdm import tqdm
-
-    tally = Tally()
     try:
-        with tqdm(total=len(todo), unit="image", file=sys.stderr, disable=quiet) as progress:
-            for start, chunk in _chunks(todo, args.chunk_size):
-                for line in _run_chunk(engine, chunk, start, api_key, task, args.annotate):
-                    line[SETTINGS_FIELD] = settings
-                    tally.add(line)
-                    progress.set_postfix_str(tally.so_far(), refresh=False)
-                    if output:
-                        output.write(line)
-                    else:
-                        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
-                (output or sys.stdout).flush()
-                progress.update(len(chunk))
-                if tally.all_unreachable():
-                    left = todo[start + len(chunk):]
-                    break
-            else:
-                left = []
+        tally, left = send_all(
+            engine, todo, api_key, task, settings, output, chunk_size=args.chunk_size, annotate=args.annotate, quiet=quiet
+        )
     finally:
         if output:
             output.close()
@@ -173,6 +156,36 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"error: every image failed ({tally.failed}); see error_message in the output", file=sys.stderr)
         return 1
     return 0
+
+
+def send_all(
+    engine: Any, todo: List[str], api_key: Optional[str], task: str, settings: Dict[str, Any], output: Any,
+    chunk_size: int = DEFAULT_CHUNK_SIZE, annotate: Optional[str] = None, quiet: bool = False,
+) -> Tuple["Tally", List[str]]:
+    """Sends `todo` through the compiled `engine` in chunks, each image's line to
+    `output` (an OutputFile) or stdout as it comes, with a progress bar unless
+    `quiet`. Returns the tally and the images left unsent because nothing could be
+    reached."""
+    from tqdm import tqdm
+
+    from llama_vision_block.cli.output_file import SETTINGS_FIELD
+
+    tally = Tally()
+    with tqdm(total=len(todo), unit="image", file=sys.stderr, disable=quiet) as progress:
+        for start, chunk in _chunks(todo, chunk_size):
+            for line in _run_chunk(engine, chunk, start, api_key, task, annotate):
+                line[SETTINGS_FIELD] = settings
+                tally.add(line)
+                progress.set_postfix_str(tally.so_far(), refresh=False)
+                if output:
+                    output.write(line)
+                else:
+                    sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+            (output or sys.stdout).flush()
+            progress.update(len(chunk))
+            if tally.all_unreachable():  # nothing could be reached: the rest would fail the same way
+                return tally, todo[start + len(chunk):]
+    return tally, []
 
 
 def _resumed(skipped: int, retried: int, output: Optional[str]) -> str:

@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 
-from llama_vision_block.cli.errors import UsageError
+from llama_vision_block.cli.errors import UsageError, read_json
 
 DESCRIPTION = "Run a workflow JSON with this plugin loaded; print its outputs as JSON."
 EPILOG = """examples:
@@ -50,13 +50,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _load_definition(path: str) -> Dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as file:
-            definition = json.load(file)
-    except OSError as error:
-        raise UsageError(f"cannot read workflow {path!r}: {error.strerror or error}") from None
-    except json.JSONDecodeError as error:
-        raise UsageError(f"workflow {path!r} is not valid JSON: {error.msg} at line {error.lineno}") from None
+    definition = read_json(path, "workflow")
     if isinstance(definition, dict) and "specification" in definition and "steps" not in definition:
         definition = definition["specification"]  # as the Roboflow app exports it
     if not isinstance(definition, dict):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 NO_ANSWER = "(no answer)"  # what a missing single-label answer is counted as
 
@@ -140,3 +140,29 @@ def _same(truth: Any, answer: Any) -> bool:
 
 def _share(flags: List[bool]) -> float:
     return sum(flags) / len(flags) if flags else 0.0
+
+
+# The figure a task's candidates are ranked by, and whether more is better.
+HEADLINE: Dict[str, Tuple[str, bool]] = {
+    "classification": ("accuracy", True),
+    "multi-label-classification": ("micro_f1", True),
+    "object-detection": ("map50", True),
+    "ocr": ("cer", False),
+    "visual-question-answering": ("exact_match", True),
+    "structured-answering": ("exact_match", True),
+}
+
+
+def task_scores(task: str, truths: Sequence[Any], answers: Sequence[Any], classes: Sequence[str]) -> Dict[str, Any]:
+    """The figures of `task`; none for captions and open prompts (no score is invented)."""
+    if task == "classification":
+        return single_label_scores(truths, answers, classes)
+    if task == "multi-label-classification":
+        return multi_label_scores([set(truth) for truth in truths], answers, classes)
+    if task == "object-detection":
+        return detection_scores(truths, answers, classes)
+    if task == "ocr":
+        return ocr_scores([str(truth) for truth in truths], answers)
+    if task in ("visual-question-answering", "structured-answering"):
+        return exact_match_scores(truths, answers)
+    return {}

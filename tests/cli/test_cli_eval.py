@@ -1,0 +1,140 @@
+"""`llama-vision eval` end to end: loopback providers whose answers are chosen per
+image, so every figure has a value worked out by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import pytest
+
+from llama_vision_block.cli import main
+from support.chat_server import ChatServer, chat_completion
+from support.images import make_image
+
+SMALL, LARGE = "11B (Regular) - OpenRouter", "90B (Regular) - OpenRouter"
+# Images are told apart by their width; the models by the name they are asked for.
+TRUTH = {40: "cat", 50: "cat", 60: "dog", 70: "dog"}
+SAYS = {
+    "meta-llama/llama-3.2-11b-vision-instruct": {40: "cat", 50: "dog", 60: "dog", 70: "dog"},  # 3 of 4
+    "meta-llama/llama-3.2-90b-vision-instruct": {40: "cat", 50: "cat", 60: "dog", 70: "dog"},  # 4 of 4
+}
+
+
+@pytest.fixture(autouse=True)
+def no_keys_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("LLAMA_VISION_API_KEY", "OPENROUTER_API_KEY", "CLOUDFLARE_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def classifier(monkeypatch):
+    def respond(request):
+        width = request.image().shape[1]
+        name = SAYS[request.body["model"]][width]
+        return 200, chat_completion(json.dumps({"class_name": name, "confidence": 0.9}), usage={"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15})
+
+    server = ChatServer(responder=respond).start()
+    monkeypatch.setenv("OPENROUTER_BASE_URL", server.base_url)
+    yield server
+    server.stop()
+
+
+def class_folders(tmp_path: Path) -> Path:
+    root = tmp_path / "pets"
+    for width, name in TRUTH.items():
+        (root / name).mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(root / name / f"{width}.png"), make_image(width, 30, seed=width))
+    return root
+
+
+def test_two_candidates_are_scored_side_by_side_and_a_rerun_asks_for_nothing(classifier, tmp_path, capsys):
+    report = tmp_path / "report"
+    argv = ["eval", "--folders", str(class_folders(tmp_path)), "--report", str(report), "--api-key", "k",
+            "--model-version", SMALL, "--model-version", LARGE, "--quiet"]
+    assert main(argv) == 0, capsys.readouterr().err
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["task"] == "classification" and metrics["dataset"]["images"] == 4
+    assert [c["label"] for c in metrics["candidates"]] == [LARGE, SMALL]  # best first
+    large, small = metrics["candidates"]
+    assert large["scores"]["accuracy"] == 1.0 and small["scores"]["accuracy"] == 0.75
+    # 11B: cat 1 of 2 found (precision 1), dog 2 of 2 (precision 2/3).
+    assert small["scores"]["per_class"]["cat"]["recall"] == 0.5
+    assert small["scores"]["per_class"]["dog"]["precision"] == pytest.approx(2 / 3)
+    assert small["scores"]["confusion_matrix"]["counts"] == [[1, 1, 0], [0, 2, 0]]
+    assert small["input_tokens"] == 40 and small["output_tokens"] == 20 and small["error_share"] == 0.0
+    table = (report / "report.md").read_text()
+    assert f"| 1 | {LARGE} | 1.000 | 0% | 40 | 20 |" in table and f"| 2 | {SMALL} | 0.750 |" in table
+    sent = len(classifier.requests)
+    assert sent == 8
+
+    assert main(argv) == 0  # scored again from the kept answers
+    assert len(classifier.requests) == sent
+    assert json.loads((report / "metrics.json").read_text()) == metrics
+
+
+def test_an_added_candidate_asks_only_for_its_own_answers(classifier, tmp_path, capsys):
+    folders, report = str(class_folders(tmp_path)), str(tmp_path / "report")
+    assert main(["eval", "--folders", folders, "--report", report, "--api-key", "k", "--model-version", SMALL, "-q"]) == 0
+    assert len(classifier.requests) == 4
+    candidates = tmp_path / "candidates.json"
+    candidates.write_text(json.dumps([
+        {"label": "small", "model_version": SMALL},
+        {"label": "large, cooler", "model_version": LARGE, "temperature": 0.0},
+    ]))
+    assert main(["eval", "--folders", folders, "--report", report, "--api-key", "k", "--candidates", str(candidates), "-q"]) == 0
+    assert len(classifier.requests) == 8  # "small" has the settings answered before
+    assert [r.body["temperature"] for r in classifier.requests[4:]] == [0.0] * 4
+    labels = [c["label"] for c in json.loads((tmp_path / "report" / "metrics.json").read_text())["candidates"]]
+    assert labels == ["large, cooler", "small"]
+
+
+def test_ocr_against_an_answers_file_with_an_image_that_fails(tmp_path, monkeypatch, capsys):
+    said = {40: "hello word", 50: "abc"}
+
+    def respond(request):
+        width = request.image().shape[1]
+        if width == 60:
+            return 400, {"error": {"message": "bad image", "code": 400}}
+        return 200, chat_completion(said[width])
+
+    server = ChatServer(responder=respond).start()
+    monkeypatch.setenv("OPENROUTER_BASE_URL", server.base_url)
+    lines = []
+    for width, text in ((40, "hello world"), (50, "abc"), (60, "xyz")):
+        cv2.imwrite(str(tmp_path / f"{width}.png"), make_image(width, 30))
+        lines.append(json.dumps({"image": f"{width}.png", "answer": text}))
+    (tmp_path / "texts.jsonl").write_text("\n".join(lines))
+    try:
+        code = main(["eval", "--answers", str(tmp_path / "texts.jsonl"), "--task", "ocr", "--report", str(tmp_path / "r"),
+                     "--api-key", "k", "--model-version", SMALL])
+    finally:
+        server.stop()
+    err = capsys.readouterr().err
+    assert code == 0, err
+    (candidate,) = json.loads((tmp_path / "r" / "metrics.json").read_text())["candidates"]
+    # 1 deletion in 11 characters, none in 3, all 3 of the unanswered image: 4 of 17.
+    assert candidate["scores"]["cer"] == pytest.approx(4 / 17)
+    assert candidate["error_share"] == pytest.approx(1 / 3)
+    assert "1 image(s) without an answer count against it" in err
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--report", "r", "--model-version", SMALL], "exactly one of --folders, --coco, --yolo, --voc, --answers"),
+        (["--answers", "ANSWERS", "--report", "r", "--model-version", SMALL], "--task is needed with --answers"),
+        (["--answers", "ANSWERS", "--task", "classification", "--report", "r", "--model-version", SMALL],
+         "cannot be scored against answers labels"),
+        (["--answers", "ANSWERS", "--task", "ocr", "--report", "r", "--candidates", "CANDIDATES"],
+         "'max_tokenz' is not a step property"),
+    ],
+)
+def test_usage_errors_name_what_to_do(tmp_path, capsys, argv, message):
+    cv2.imwrite(str(tmp_path / "a.png"), make_image(40, 30))
+    (tmp_path / "a.jsonl").write_text(json.dumps({"image": "a.png", "answer": "x"}))
+    (tmp_path / "c.json").write_text(json.dumps([{"label": "x", "max_tokenz": 5}]))
+    paths = {"ANSWERS": str(tmp_path / "a.jsonl"), "CANDIDATES": str(tmp_path / "c.json")}
+    assert main(["eval", *[paths.get(arg, arg) for arg in argv], "--api-key", "k"]) == 2
+    assert message in capsys.readouterr().err
