@@ -58,6 +58,9 @@ def add_parser(subparsers: Any, block_options: bool = True) -> None:
     data.add_argument("--answers", metavar="FILE.jsonl", help='JSON Lines of {"image": PATH, "answer": ...}, paths relative to the file')
     parser.add_argument("--report", required=True, metavar="DIR", help="where the answers, metrics.json and report.md go")
     parser.add_argument("--candidates", metavar="FILE.json", help="the candidates: a JSON list of {\"label\": ..., step properties ...}")
+    parser.add_argument("--price", action="append", default=[], metavar="LABEL=IN,OUT",
+                        help="US dollars per million input and output tokens for a candidate's label or model_version; "
+                        "overrides the table (docs/cli.md); repeat for several")
     parser.add_argument("--sample", type=int, metavar="N", help="score N images drawn at random (with --seed) instead of all")
     parser.add_argument("--seed", dest="sample_seed", type=int, default=0, metavar="S", help="the draw of --sample (default 0); the model's own seed is --block-seed")
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="N", help=f"images per engine run (default {DEFAULT_CHUNK_SIZE})")
@@ -69,21 +72,26 @@ def add_parser(subparsers: Any, block_options: bool = True) -> None:
 
 def eval_command(args: argparse.Namespace) -> int:
     from llama_vision_block.evaluation import predictions
+    from llama_vision_block.evaluation.prices import parse_price, price_of
     from llama_vision_block.evaluation.report import candidate_figures, write_report
     from llama_vision_block.evaluation.scores import task_scores
 
+    prices = dict(parse_price(text) for text in args.price)
     labelled, name = _dataset(args)
     task = _task(args, labelled.kind)
     classes = _classes(args, task, labelled)
     images = _sample(list(labelled.truths), args.sample, args.sample_seed)
     truths = [labelled.truths[image] for image in images]
-    results = []
+    results, examples = [], {}
     for label, candidate in _candidates(args, task, classes):
         lines, settings = _answers(candidate, label, images, args)
         answers = [predictions.answer(task, lines.get(image), classes) for image in images]
         scores = task_scores(task, truths, answers, classes)
-        results.append(candidate_figures(label, settings, [lines[image] for image in images], scores))
-    written = write_report(args.report, task, {"name": name, "format": labelled.kind, "images": len(images)}, results)
+        price = price_of(label, candidate.model_version, prices)
+        results.append(candidate_figures(label, settings, [lines[image] for image in images], scores, price))
+        examples[label] = (images, truths, answers)
+    dataset = {"name": name, "format": labelled.kind, "images": len(images)}
+    written = write_report(args.report, task, dataset, results, examples, classes)
     if not args.quiet:
         for figures in results:
             failed = round(figures["error_share"] * figures["images"])

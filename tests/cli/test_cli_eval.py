@@ -138,3 +138,51 @@ def test_usage_errors_name_what_to_do(tmp_path, capsys, argv, message):
     paths = {"ANSWERS": str(tmp_path / "a.jsonl"), "CANDIDATES": str(tmp_path / "c.json")}
     assert main(["eval", *[paths.get(arg, arg) for arg in argv], "--api-key", "k"]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_detection_against_coco_with_a_price_and_a_gallery_of_the_worst(tmp_path, monkeypatch, capsys):
+    import numpy as np
+    import supervision as sv
+
+    # A: the car found where it is. B: the person called a car (less sure).
+    said = {200: [{"class": "car", "box": [0.1, 0.2, 0.5, 0.6], "confidence": 0.9}],
+            160: [{"class": "car", "box": [0.1, 0.1, 0.5, 0.5], "confidence": 0.5}]}
+
+    def respond(request):
+        boxes = said[request.image().shape[1]]
+        usage = {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100}
+        return 200, chat_completion(json.dumps({"detections": boxes}), usage=usage)
+
+    server = ChatServer(responder=respond).start()
+    monkeypatch.setenv("OPENROUTER_BASE_URL", server.base_url)
+    source = tmp_path / "source"
+    source.mkdir()
+    images = []
+    for width in (200, 160):
+        images.append(str(source / f"{width}.png"))
+        cv2.imwrite(images[-1], make_image(width, 100, seed=width))
+    truth = sv.DetectionDataset(classes=["car", "person"], images=images, annotations={
+        images[0]: sv.Detections(xyxy=np.array([[20.0, 20.0, 100.0, 60.0]]), class_id=np.array([0])),
+        images[1]: sv.Detections(xyxy=np.array([[16.0, 10.0, 80.0, 50.0]]), class_id=np.array([1])),
+    })
+    truth.as_coco(images_directory_path=str(tmp_path / "coco"), annotations_path=str(tmp_path / "coco.json"))
+    report = tmp_path / "report"
+    try:
+        code = main(["eval", "--coco", str(tmp_path / "coco"), str(tmp_path / "coco.json"), "--report", str(report),
+                     "--api-key", "k", "--model-version", SMALL, "--price", f"{SMALL}=0.08,0.30", "-q"])
+    finally:
+        server.stop()
+    assert code == 0, capsys.readouterr().err
+    (candidate,) = json.loads((report / "metrics.json").read_text())["candidates"]
+    scores = candidate["scores"]
+    # car: its one box found first (AP 1), then one invented; person: missed (AP 0).
+    assert scores["map50"] == pytest.approx(0.5)
+    assert scores["per_class"]["car"]["precision"] == pytest.approx(0.5) and scores["per_class"]["car"]["recall"] == 1.0
+    assert scores["per_class"]["person"]["recall"] == 0.0
+    assert candidate["cost_usd"] == pytest.approx((2000 * 0.08 + 200 * 0.30) / 1e6)
+    assert candidate["price"]["source"] == "--price"
+    (drawn,) = sorted((report / "gallery").iterdir())  # only B was answered wrong
+    assert cv2.imread(str(drawn)).shape == (100, 160, 3)
+    html = (report / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3  # quality against cost, F1 per class, the gallery's one
+    assert "160.png: labelled boxes green, answered boxes red" in (report / "report.md").read_text()
