@@ -19,6 +19,13 @@ def _pyplot() -> Any:
     return plt
 
 
+def _saved(plt: Any, fig: Any, path: str) -> str:
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def quality_against_cost(path: str, candidates: Sequence[Mapping[str, Any]], figure: str, higher_is_better: bool) -> str:
     """Each candidate as a point: its headline figure against its cost (or its tokens,
     where a candidate has no price)."""
@@ -33,10 +40,7 @@ def quality_against_cost(path: str, candidates: Sequence[Mapping[str, Any]], fig
     axes.set_ylabel(figure + ("" if higher_is_better else " (lower is better)"))
     axes.set_title("Quality against cost")
     axes.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _saved(plt, fig, path)
 
 
 def per_class_f1(path: str, candidates: Sequence[Mapping[str, Any]], classes: Sequence[str]) -> str:
@@ -54,10 +58,7 @@ def per_class_f1(path: str, candidates: Sequence[Mapping[str, Any]], classes: Se
     axes.set_ylabel("F1")
     axes.set_title("F1 per class")
     axes.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _saved(plt, fig, path)
 
 
 def confusion(path: str, label: str, matrix: Mapping[str, Any]) -> str:
@@ -76,10 +77,7 @@ def confusion(path: str, label: str, matrix: Mapping[str, Any]) -> str:
     axes.set_xlabel("answer")
     axes.set_ylabel("truth")
     axes.set_title(f"Confusion: {label}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _saved(plt, fig, path)
 
 
 def gallery(folder: str, task: str, images: Sequence[str], truths: Sequence[Any], answers: Sequence[Any],
