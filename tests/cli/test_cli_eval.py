@@ -186,3 +186,31 @@ def test_detection_against_coco_with_a_price_and_a_gallery_of_the_worst(tmp_path
     html = (report / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 3  # quality against cost, F1 per class, the gallery's one
     assert "160.png: labelled boxes green, answered boxes red" in (report / "report.md").read_text()
+
+
+def test_a_real_server_is_asked_and_its_cut_off_answers_count_against_it(tmp_path, capsys):
+    """`transformers serve` with the tiny checkpoint (whose template follows Meta's
+    rules). Its random weights never stop before max_tokens, so every answer is cut
+    off: the block calls that an error, and eval must not score it as text read."""
+    from support.tiny_mllama import build_tiny_mllama
+    from support.transformers_server import transformers_serve
+
+    lines = []
+    for width, text in ((64, "STOP"), (48, "ONE WAY")):
+        cv2.imwrite(str(tmp_path / f"{width}.png"), make_image(width, 40, seed=width))
+        lines.append(json.dumps({"image": f"{width}.png", "answer": text}))
+    (tmp_path / "signs.jsonl").write_text("\n".join(lines))
+    checkpoint = build_tiny_mllama(tmp_path / "tiny")
+    with transformers_serve(checkpoint) as server:
+        code = main(["eval", "--answers", str(tmp_path / "signs.jsonl"), "--task", "ocr", "--report", str(tmp_path / "r"),
+                     "--model-version", "11B - OpenAI-compatible server", "--base-url", server.base_url,
+                     "--served-model-name", server.model, "--max-tokens", "8", "--temperature", "0", "-q"])
+    assert code == 1
+    assert "error: no candidate answered any image" in capsys.readouterr().err
+    (candidate,) = json.loads((tmp_path / "r" / "metrics.json").read_text())["candidates"]
+    assert candidate["error_share"] == 1.0 and candidate["images"] == 2
+    assert candidate["scores"]["cer"] == 1.0  # no text read: every character missed
+    assert candidate["input_tokens"] > 0 and candidate["output_tokens"] == 16  # the server's own counts
+    assert candidate["cost_usd"] is None  # your own server: no price unless you give one
+    answers = [json.loads(line) for path in (tmp_path / "r" / "answers").iterdir() for line in path.read_text().splitlines()]
+    assert all("cut off at max_tokens=8" in line["error_message"] for line in answers)
