@@ -201,3 +201,54 @@ def test_the_main_job_with_a_reply_it_cannot_use_says_so_and_exits_1(cloudflare,
     assert f"error: step 'llama', image 0: {outputs['error_message']}" in captured.err
     assert "error: every image failed in step(s) llama" in captured.err
     assert "Warning" not in captured.err and "INFO" not in captured.err  # as quiet as llama-vision workflow
+
+
+EVAL = EXAMPLES / "eval"
+
+
+def test_the_example_dataset_reads_alike_in_every_format():
+    from llama_vision_block.evaluation import labelled
+
+    shapes = labelled.from_class_folders(str(EVAL / "shapes"))
+    assert shapes.classes == ("circle", "square", "triangle") and len(shapes.truths) == 6
+    readers = [
+        labelled.from_coco(str(EVAL / "coco" / "images"), str(EVAL / "coco" / "annotations.json")),
+        labelled.from_yolo(str(EVAL / "yolo" / "images"), str(EVAL / "yolo" / "labels"), str(EVAL / "yolo" / "data.yaml")),
+        labelled.from_pascal_voc(str(EVAL / "voc" / "images"), str(EVAL / "voc" / "annotations")),
+    ]
+    boxes = [
+        {Path(path).name: sorted((dataset.classes[int(c)], *map(round, box)) for box, c in zip(truth.xyxy, truth.class_id))
+         for path, truth in dataset.truths.items()}
+        for dataset in readers
+    ]
+    assert boxes[0] == boxes[1] == boxes[2] and len(boxes[0]) == 8
+    assert boxes[0]["shapes_6.png"] == [("circle", 20, 35, 70, 85), ("square", 95, 35, 145, 85)]
+    for name, task_answer in (("signs", "STOP"), ("colors", "red"), ("cards", {"shape": "circle", "color": "red"}), ("tags", ["circle"])):
+        answers = labelled.from_answers_file(str(EVAL / f"{name}.jsonl"))
+        assert list(answers.truths.values())[0] == task_answer
+
+
+def test_the_example_dataset_script_writes_the_labels_that_are_committed(tmp_path):
+    import shutil
+
+    shutil.copy(EVAL / "make_dataset.py", tmp_path)
+    runpy.run_path(str(tmp_path / "make_dataset.py"), run_name="__main__")
+    def coco(path):  # supervision stamps each image with the time it was written
+        labels = json.loads(path.read_text())
+        for image in labels["images"]:
+            image.pop("date_captured", None)
+        return labels
+
+    assert coco(tmp_path / "coco" / "annotations.json") == coco(EVAL / "coco" / "annotations.json")
+    for label_file in ["yolo/data.yaml", "signs.jsonl", "colors.jsonl", "cards.jsonl", "tags.jsonl",
+                       *(f"yolo/labels/shapes_{i}.txt" for i in range(8)), *(f"voc/annotations/shapes_{i}.xml" for i in range(8))]:
+        assert (tmp_path / label_file).read_text() == (EVAL / label_file).read_text(), label_file
+
+
+def test_the_scripted_report_in_docs_comes_out_as_shown(tmp_path):
+    run_report = runpy.run_path(str(EVAL / "scripted_report.py"))["run"]
+    assert run_report(str(tmp_path / "report")) == 0
+    table = (tmp_path / "report" / "report.md").read_text()
+    shown = (EXAMPLES.parent / "docs" / "eval.md").read_text()
+    for row in ("| 1 | careful | 0.833 | 0% | 1080 | 72 | 0.000104 |", "| 2 | hasty | 0.667 | 0% | 540 | 36 | 0.000052 |"):
+        assert row in table and row in shown

@@ -135,12 +135,15 @@ def _draw(path: str, task: str, image_path: str, truth: Any, answer: Any, classe
                 )
         cv2.imwrite(path, scene)
         return "labelled boxes green, answered boxes red" + (" (no answer)" if answer is None else "")
-    # The whole image as one "detection", so the labels are drawn by supervision's annotator.
+    # The whole image as one "detection", so the labels are drawn by supervision's
+    # annotator, in white bands added above and below it.
     height, width = scene.shape[:2]
     if width < 320:  # room for the text
         scene = cv2.resize(scene, (320, max(1, round(height * 320 / width))))
         height, width = scene.shape[:2]
-    whole = sv.Detections(xyxy=np.array([[0, 0, width - 1, height - 1]], dtype=float), class_id=np.array([0]))
+    band = 28
+    scene = cv2.copyMakeBorder(scene, band, band, 0, 0, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+    whole = sv.Detections(xyxy=np.array([[0, band, width - 1, band + height - 1]], dtype=float), class_id=np.array([0]))
     said = _short(answer, 40) if answer is not None else "(none)"
     for text, color, where in ((f"truth: {_short(truth, 40)}", TRUTH_COLOR, sv.Position.TOP_LEFT),
                                (f"answer: {said}", ANSWER_COLOR, sv.Position.BOTTOM_LEFT)):
