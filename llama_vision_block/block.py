@@ -135,7 +135,8 @@ class ImageQuestion:
         self, item: Tuple[str, WorkflowImageData, "Future[PreparedImage]"]
     ) -> Dict[str, Any]:
         name, image, prepared = item
-        deadline = time.monotonic() + self.time_bound_s
+        started = time.monotonic()  # the image's turn: its latency counts from here
+        deadline = started + self.time_bound_s
         try:
             request = VisionRequest(
                 prompt=self.prompt,
@@ -151,7 +152,7 @@ class ImageQuestion:
         except ImageError as error:
             if self.fail_fast:
                 raise
-            return failure_outputs(error.for_image(name), self.inputs.classes)
+            return failure_outputs(error.for_image(name), self.inputs.classes, _seconds_since(started))
         text = redact(reply.text, self.secret)
         return reply_outputs(
             self.interpret,
@@ -163,6 +164,7 @@ class ImageQuestion:
             input_tokens=reply.input_tokens,
             output_tokens=reply.output_tokens,
             check=ReplyCheck() if self.constraint is None else check_reply(text, self.constraint),
+            latency_s=_seconds_since(started),
         )
 
     def _send(self, request: VisionRequest, deadline: float) -> Reply:
@@ -170,3 +172,8 @@ class ImageQuestion:
         if self.admission is None:
             return self.backend.complete(request)
         return self.admission.call(lambda: self.backend.complete(request), deadline)
+
+
+def _seconds_since(start: float) -> float:
+    """Seconds from `start` (the monotonic clock) to now, to the millisecond."""
+    return round(time.monotonic() - start, 3)

@@ -15,6 +15,7 @@ from inference.core.workflows.execution_engine.entities.base import WorkflowImag
 from inference.core.workflows.execution_engine.entities.types import (
     BOOLEAN_KIND,
     DICTIONARY_KIND,
+    FLOAT_KIND,
     INFERENCE_ID_KIND,
     INTEGER_KIND,
     LANGUAGE_MODEL_OUTPUT_KIND,
@@ -52,6 +53,7 @@ def reply_outputs(
     input_tokens: Optional[int] = None,
     output_tokens: Optional[int] = None,
     check: ReplyCheck = ReplyCheck(),
+    latency_s: Optional[float] = None,
 ) -> Dict[str, Any]:
     """The outputs for a reply: a task with an interpreter (those that ask for JSON)
     gets it parsed.
@@ -64,7 +66,7 @@ def reply_outputs(
     "required" is not read; one at its bound is read, and flagged.
     """
     outputs = _empty_outputs(output=reply, classes=inputs.classes)
-    outputs.update(input_tokens=input_tokens, output_tokens=output_tokens)
+    outputs.update(input_tokens=input_tokens, output_tokens=output_tokens, latency_s=latency_s)
     problems = []
     if not reply.strip():  # never an empty answer that claims success
         problems.append("the model answered with an empty reply")
@@ -102,10 +104,10 @@ def _size_of(value: Any, output_structure: Optional[Mapping[str, str]]) -> str:
     return ""
 
 
-def failure_outputs(message: str, classes: Optional[List[str]]) -> Dict[str, Any]:
+def failure_outputs(message: str, classes: Optional[List[str]], latency_s: Optional[float] = None) -> Dict[str, Any]:
     """The outputs for an image whose request failed for good."""
     outputs = _empty_outputs(output="", classes=classes)
-    outputs.update(error_status=True, error_message=message)
+    outputs.update(error_status=True, error_message=message, latency_s=latency_s)
     return outputs
 
 
@@ -121,6 +123,7 @@ OUTPUT_KINDS: Dict[str, Optional[List[Kind]]] = {
     "inference_id": [INFERENCE_ID_KIND],
     "input_tokens": [INTEGER_KIND],
     "output_tokens": [INTEGER_KIND],
+    "latency_s": [FLOAT_KIND],
 }
 
 

@@ -35,6 +35,7 @@ def test_single_image_round_trip(chat_server, block_type):
     (outputs,) = step_outputs(run_workflow(workflow, {"image": make_image(640, 480), "api_key": API_KEY}))
 
     assert isinstance(outputs.pop("inference_id"), str)
+    assert outputs.pop("latency_s") >= 0.0  # the image's time, waiting included
     assert outputs == {
         "output": "640x480",
         "classes": None,

@@ -225,6 +225,7 @@ def test_outputs_and_batch_input():
         "inference_id": ["inference_id"],
         "input_tokens": ["integer"],
         "output_tokens": ["integer"],
+        "latency_s": ["float"],
     }
     assert BlockManifest.get_parameters_accepting_batches() == ["images"]
 

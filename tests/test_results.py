@@ -40,7 +40,7 @@ def test_every_task_type_produces_every_output():
     for task_type in TASK_TYPES:
         assert set(_outputs(task_type, "x", {"a": "b"})) == {
             "output", "classes", "structured_output", "predictions",
-            "error_status", "error_message", "inference_id", "input_tokens", "output_tokens",
+            "error_status", "error_message", "inference_id", "input_tokens", "output_tokens", "latency_s",
         }
 
 

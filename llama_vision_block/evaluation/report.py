@@ -23,6 +23,7 @@ def candidate_figures(
     counted = [line for line in lines if isinstance(line.get("input_tokens"), int) and isinstance(line.get("output_tokens"), int)]
     tokens_in = sum(line["input_tokens"] for line in counted)
     tokens_out = sum(line["output_tokens"] for line in counted)
+    latencies = [line["latency_s"] for line in lines if isinstance(line.get("latency_s"), (int, float))]
     return {
         "label": label,
         "settings": dict(settings),
@@ -32,9 +33,18 @@ def candidate_figures(
         "output_tokens": tokens_out,
         "images_without_token_counts": len(lines) - len(counted),
         "cost_usd": price.cost(tokens_in, tokens_out) if price else None,
+        # Over every image with a time, failures included: waiting for one is a cost too.
+        "latency_p50_s": _percentile(latencies, 50),
+        "latency_p95_s": _percentile(latencies, 95),
         "price": {"input_per_million": price.input, "output_per_million": price.output, "source": price.source, "read": price.read} if price else None,
         "scores": dict(scores),
     }
+
+
+def _percentile(values: List[float], share: float) -> Optional[float]:
+    import numpy as np
+
+    return float(np.percentile(values, share)) if values else None
 
 
 def ranked(task: str, candidates: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -91,7 +101,7 @@ def _plots(folder: str, task: str, order: List[Dict[str, Any]]) -> List[Tuple[st
 def _leaderboard(task: str, order: List[Dict[str, Any]]) -> Tuple[List[str], List[List[str]]]:
     """The leaderboard's header and rows, as text."""
     figure = [HEADLINE[task][0]] if task in HEADLINE else []
-    header = ["rank", "candidate", *figure, "errors", "tokens in", "tokens out", "cost (USD)"]
+    header = ["rank", "candidate", *figure, "errors", "tokens in", "tokens out", "cost (USD)", "latency p50 / p95 (s)"]
     rows = []
     for rank, candidate in enumerate(order, 1):
         cost = candidate["cost_usd"]
@@ -99,6 +109,7 @@ def _leaderboard(task: str, order: List[Dict[str, Any]]) -> Tuple[List[str], Lis
             str(rank), candidate["label"], *[f"{candidate['scores'][name]:.3f}" for name in figure],
             f"{candidate['error_share']:.0%}", str(candidate["input_tokens"]), str(candidate["output_tokens"]),
             f"{cost:.6f}" if cost is not None else "–",
+            f"{candidate['latency_p50_s']:.2f} / {candidate['latency_p95_s']:.2f}" if candidate["latency_p50_s"] is not None else "–",
         ])
     return header, rows
 

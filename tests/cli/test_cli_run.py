@@ -62,7 +62,7 @@ def test_a_folder_gives_one_line_per_image_in_sorted_order(chat_server: ChatServ
     for line in lines:
         assert set(line) == {
             "image", "output", "structured_output", "predictions", "error_status", "error_message", "inference_id",
-            "input_tokens", "output_tokens", "settings",
+            "input_tokens", "output_tokens", "latency_s", "settings",
         }
         assert line["settings"] == {"task_type": "caption", "model_version": "11B (Regular) - OpenRouter"}
         assert line["error_status"] is False and line["inference_id"]

@@ -27,8 +27,8 @@ def report(tmp_path):
     for index in range(4):
         images.append(str(tmp_path / f"{index}.png"))
         cv2.imwrite(images[-1], np.full((60, 80, 3), 40 * index, np.uint8))
-    lines = [{"error_status": False, "input_tokens": 100, "output_tokens": 10}] * 4
-    failed = {"error_status": True, "input_tokens": None, "output_tokens": None}
+    lines = [{"error_status": False, "input_tokens": 100, "output_tokens": 10, "latency_s": s} for s in (1.0, 2.0, 3.0, 4.0)]
+    failed = {"error_status": True, "input_tokens": None, "output_tokens": None, "latency_s": 9.0}
     candidates = [
         candidate_figures("steady", {}, lines, single_label_scores(TRUTHS, ANSWERS["steady"], CLASSES), Price(0.1, 1.0, "test")),
         candidate_figures("shaky", {}, [*lines[:2], failed, lines[3]], single_label_scores(TRUTHS, ANSWERS["shaky"], CLASSES)),
@@ -45,11 +45,14 @@ def test_metrics_hold_every_figure_unrounded_best_first(report):
     assert steady["scores"]["accuracy"] == 0.75 and shaky["scores"]["accuracy"] == 0.25
     assert steady["cost_usd"] == pytest.approx((400 * 0.1 + 40 * 1.0) / 1e6) and shaky["cost_usd"] is None
     assert shaky["error_share"] == 0.25 and shaky["images_without_token_counts"] == 1
+    # numpy's percentiles, failures' times included: 1, 2, 3, 4 and 1, 2, 9, 4.
+    assert (steady["latency_p50_s"], steady["latency_p95_s"]) == pytest.approx((2.5, 3.85))
+    assert (shaky["latency_p50_s"], shaky["latency_p95_s"]) == pytest.approx((3.0, 8.25))
 
 
 def test_markdown_names_what_is_missing(report):
     text = (report / "report.md").read_text()
-    assert "| 1 | steady | 0.750 | 0% | 400 | 40 | 0.000080 |" in text
+    assert "| 1 | steady | 0.750 | 0% | 400 | 40 | 0.000080 | 2.50 / 3.85 |" in text
     assert "shaky: 25% of the images have no answer; they count against it." in text
     assert "shaky: 1 image(s) without token counts; its tokens and cost are a lower bound." in text
     assert "![Confusion matrix: steady](plots/confusion_1.png)" in text
