@@ -215,3 +215,60 @@ def test_a_real_server_is_asked_and_its_cut_off_answers_count_against_it(tmp_pat
     assert candidate["cost_usd"] is None  # your own server: no price unless you give one
     answers = [json.loads(line) for path in (tmp_path / "r" / "answers").iterdir() for line in path.read_text().splitlines()]
     assert all("cut off at max_tokens=8" in line["error_message"] for line in answers)
+
+
+def answers_file(tmp_path, truths):
+    """Images 40, 50, 60 ... px wide, one per truth, and their answers file."""
+    lines = []
+    for index, truth in enumerate(truths):
+        width = 40 + 10 * index
+        cv2.imwrite(str(tmp_path / f"{width}.png"), make_image(width, 30, seed=width))
+        lines.append(json.dumps({"image": f"{width}.png", "answer": truth}))
+    (tmp_path / "labels.jsonl").write_text("\n".join(lines))
+    return str(tmp_path / "labels.jsonl")
+
+
+def scored(tmp_path, monkeypatch, truths, replies, *options):
+    """Runs eval over `truths` with a provider that answers image i with replies[i]."""
+    def respond(request):
+        return 200, chat_completion(replies[(request.image().shape[1] - 40) // 10])
+
+    server = ChatServer(responder=respond).start()
+    monkeypatch.setenv("OPENROUTER_BASE_URL", server.base_url)
+    try:
+        code = main(["eval", "--answers", answers_file(tmp_path, truths), "--report", str(tmp_path / "r"),
+                     "--api-key", "k", "--model-version", SMALL, "-q", *options])
+    finally:
+        server.stop()
+    assert code == 0
+    (candidate,) = json.loads((tmp_path / "r" / "metrics.json").read_text())["candidates"]
+    return candidate
+
+
+def test_multi_label_against_an_answers_file(tmp_path, monkeypatch):
+    said = lambda *names: json.dumps({"predicted_classes": [{"class": n, "confidence": 0.9} for n in names]})  # noqa: E731
+    candidate = scored(tmp_path, monkeypatch, [["car", "bus"], ["bike"], ["car"]], [said("car"), said("bike"), said("bus")],
+                       "--task", "multi-label-classification")
+    # The classes are the labels' own: bike, bus, car. TP: car (1), bike (2); FP: bus (3); FN: bus (1), car (3).
+    assert candidate["scores"]["micro_f1"] == pytest.approx(2 * 2 / (2 * 2 + 1 + 2))
+    assert candidate["scores"]["exact_match"] == pytest.approx(1 / 3)
+    assert candidate["scores"]["per_class"]["bike"]["f1"] == 1.0
+
+
+def test_visual_question_answering_and_captions(tmp_path, monkeypatch):
+    candidate = scored(tmp_path, monkeypatch, ["Red", "two cars"], ["red.", "Three cars."],
+                       "--task", "visual-question-answering", "--prompt", "What colour is it?")
+    assert candidate["scores"] == {"exact_match": 0.5}
+    (tmp_path / "c").mkdir()
+    captions = scored(tmp_path / "c", monkeypatch, ["a", "b"], ["A car.", "A bus."], "--task", "caption")
+    assert captions["scores"] == {} and captions["error_share"] == 0.0  # no score is invented
+    assert "No score for caption" in (tmp_path / "c" / "r" / "report.md").read_text()
+
+
+def test_structured_answers_are_matched_per_field(tmp_path, monkeypatch):
+    truths = [{"street": "Main St", "cars": 2}, {"street": "Elm St", "cars": 1}]
+    replies = ['```json\n{"street": "MAIN ST.", "cars": 2}\n```', '```json\n{"street": "Oak St", "cars": 1}\n```']
+    candidate = scored(tmp_path, monkeypatch, truths, replies, "--task", "structured-answering",
+                       "--output-structure", json.dumps({"street": "the street's name", "cars": "how many cars"}))
+    assert candidate["scores"]["exact_match"] == 0.5
+    assert candidate["scores"]["per_field"] == {"cars": 1.0, "street": 0.5}
