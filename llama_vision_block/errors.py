@@ -48,6 +48,11 @@ class InvalidImageError(ImageError, ValueError):
         return str(self)  # the message already names the image
 
 
+class LabelsError(LlamaVisionError, ValueError):
+    """Labelled images or an evaluation setting that cannot be used (a missing file,
+    a bad line, a malformed price): the message names it and says what to do."""
+
+
 class IncompatibleInferenceError(LlamaVisionError, RuntimeError):
     """The installed `inference` changed internals this plugin relies on."""
 

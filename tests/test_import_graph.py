@@ -100,7 +100,8 @@ LAYERS = [
     ("step settings", ["model_versions", "access", "reachability", "admission"]),
     ("the manifest", ["provider_texts", "manifest"]),
     ("the block", ["block", "compat", "reference"]),
-    ("the command line", ["cli", "evaluation"]),
+    ("scoring answers", ["evaluation"]),
+    ("the command line", ["cli"]),
     ("the package", [""]),
 ]
 

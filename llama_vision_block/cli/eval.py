@@ -71,6 +71,15 @@ def add_parser(subparsers: Any, block_options: bool = True) -> None:
 
 
 def eval_command(args: argparse.Namespace) -> int:
+    from llama_vision_block.errors import LabelsError
+
+    try:
+        return _evaluate(args)
+    except LabelsError as error:  # what the user gave: a usage error (exit code 2)
+        raise UsageError(str(error)) from None
+
+
+def _evaluate(args: argparse.Namespace) -> int:
     from llama_vision_block.evaluation import predictions
     from llama_vision_block.evaluation.prices import parse_price, price_of
     from llama_vision_block.evaluation.report import candidate_figures, write_report

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Dict, Tuple
 
-from llama_vision_block.cli.errors import UsageError
+from llama_vision_block.errors import LabelsError
 
 
 @dataclass(frozen=True)
@@ -75,14 +75,14 @@ def from_answers_file(path: str) -> LabelledSet:
             try:
                 line = json.loads(text)
             except json.JSONDecodeError as error:
-                raise UsageError(f"{where}: not JSON ({error.msg}); each line is {{\"image\": ..., \"answer\": ...}}") from None
+                raise LabelsError(f"{where}: not JSON ({error.msg}); each line is {{\"image\": ..., \"answer\": ...}}") from None
             if not isinstance(line, dict) or not isinstance(line.get("image"), str) or "answer" not in line:
-                raise UsageError(f"{where}: each line is an object with \"image\" (a path) and \"answer\"")
+                raise LabelsError(f"{where}: each line is an object with \"image\" (a path) and \"answer\"")
             image = os.path.normpath(os.path.join(folder, line["image"]))
             if not os.path.isfile(image):
-                raise UsageError(f"{where}: no image file {line['image']!r} (paths are relative to the file's folder)")
+                raise LabelsError(f"{where}: no image file {line['image']!r} (paths are relative to the file's folder)")
             if image in truths:
-                raise UsageError(f"{where}: {line['image']!r} is labelled twice")
+                raise LabelsError(f"{where}: {line['image']!r} is labelled twice")
             truths[image] = line["answer"]
     return _non_empty(LabelledSet("answers", (), truths), path)
 
@@ -94,10 +94,10 @@ def _detections(dataset: Any, where: str) -> LabelledSet:
 
 def _must_exist(path: str, what: str) -> None:
     if not os.path.exists(path):
-        raise UsageError(f"{what} {path!r} does not exist")
+        raise LabelsError(f"{what} {path!r} does not exist")
 
 
 def _non_empty(labelled: LabelledSet, where: str) -> LabelledSet:
     if not labelled.truths:
-        raise UsageError(f"no labelled image found in {where!r}")
+        raise LabelsError(f"no labelled image found in {where!r}")
     return labelled

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Mapping, Optional
 
-from llama_vision_block.cli.errors import UsageError
+from llama_vision_block.errors import LabelsError
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def parse_price(text: str) -> tuple:
     except ValueError:
         given_in = given_out = -1.0
     if not label or given_in < 0 or given_out < 0:
-        raise UsageError(f"--price {text!r}: write LABEL=IN,OUT, US dollars per million input and output tokens, "
+        raise LabelsError(f"--price {text!r}: write LABEL=IN,OUT, US dollars per million input and output tokens, "
                          "e.g. '11B - Ollama=0.05,0.10'")
     return label, Price(given_in, given_out, "--price")
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import supervision as sv
 
-from llama_vision_block.cli.errors import UsageError
+from llama_vision_block.errors import LabelsError
 from llama_vision_block.evaluation import labelled
 
 
@@ -101,13 +101,13 @@ def test_answers_file_paths_are_relative_to_its_folder(tmp_path):
 def test_a_bad_answers_file_names_the_line_and_what_to_do(tmp_path, content, message):
     write_image(tmp_path / "a.png")
     (tmp_path / "answers.jsonl").write_text(content)
-    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(LabelsError, match=message.replace("(", r"\(").replace(")", r"\)")):
         labelled.from_answers_file(str(tmp_path / "answers.jsonl"))
 
 
 def test_missing_and_empty_datasets_are_named(tmp_path):
-    with pytest.raises(UsageError, match="the classification folder '.*nowhere' does not exist"):
+    with pytest.raises(LabelsError, match="the classification folder '.*nowhere' does not exist"):
         labelled.from_class_folders(str(tmp_path / "nowhere"))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UsageError, match="no labelled image found in"):
+    with pytest.raises(LabelsError, match="no labelled image found in"):
         labelled.from_class_folders(str(tmp_path / "empty"))

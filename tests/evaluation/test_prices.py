@@ -2,7 +2,7 @@
 
 import pytest
 
-from llama_vision_block.cli.errors import UsageError
+from llama_vision_block.errors import LabelsError
 from llama_vision_block.evaluation.prices import PRICES, Price, parse_price, price_of
 from llama_vision_block.model_versions import MODEL_VARIANTS
 
@@ -27,5 +27,5 @@ def test_price_option():
     assert parse_price("11B - Ollama=0.05,0.1") == ("11B - Ollama", Price(0.05, 0.1, "--price"))
     assert parse_price("a=b=1,2")[0] == "a=b"  # the last = splits
     for bad in ("11B", "x=1", "x=1,-2", "=1,2", "x=one,two"):
-        with pytest.raises(UsageError, match="LABEL=IN,OUT"):
+        with pytest.raises(LabelsError, match="LABEL=IN,OUT"):
             parse_price(bad)
