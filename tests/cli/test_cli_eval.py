@@ -272,3 +272,19 @@ def test_structured_answers_are_matched_per_field(tmp_path, monkeypatch):
                        "--output-structure", json.dumps({"street": "the street's name", "cars": "how many cars"}))
     assert candidate["scores"]["exact_match"] == 0.5
     assert candidate["scores"]["per_field"] == {"cars": 1.0, "street": 0.5}
+
+
+def test_a_sample_is_drawn_by_its_seed_and_only_it_is_asked(classifier, tmp_path):
+    folders = str(class_folders(tmp_path))
+
+    def sampled(seed, report):
+        assert main(["eval", "--folders", folders, "--report", str(tmp_path / report), "--api-key", "k",
+                     "--model-version", SMALL, "--sample", "2", "--seed", str(seed), "-q"]) == 0
+        metrics = json.loads((tmp_path / report / "metrics.json").read_text())
+        (answers,) = (tmp_path / report / "answers").iterdir()
+        return metrics["dataset"]["images"], sorted(json.loads(line)["image"] for line in answers.read_text().splitlines())
+
+    count, first = sampled(1, "a")
+    assert count == 2 and len(first) == 2 and len(classifier.requests) == 2
+    assert sampled(1, "b")[1] == first  # the same seed, the same images
+    assert {tuple(sampled(seed, f"s{seed}")[1]) for seed in range(2, 8)} != {tuple(first)}  # other seeds, other draws
