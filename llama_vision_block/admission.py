@@ -12,11 +12,11 @@ base URL, key) now passes its gate:
 - when the provider says it is over its limit, the window halves, and the gate
   remembers how many other requests it had in flight then (what the provider
   took): it grows back to that level within a round trip, holds there
-  (`HOLD_S`, doubled each time a probe above it is refused), then probes above
-  it by about one per window of answers. A provider that refuses at a fixed
-  level is so asked past it rarely, not on every round trip (each refusal can
-  pause the endpoint for a whole `Retry-After`), and the next burst of steps
-  starts at that level, until `FORGET_S` pass without a refusal;
+  (`HOLD_S`, doubled each time a probe above it is refused, up to `MAX_HOLD_S`),
+  then probes above it by about one per window of answers. A provider that
+  refuses at a fixed level is so asked past it rarely, not on every round trip
+  (each refusal can pause the endpoint for a whole `Retry-After`), and the next
+  burst of steps starts at that level, until `FORGET_S` pass without a refusal;
 - a `Retry-After` pauses the whole endpoint, every step's requests, until then; a
   refusal without one pauses it for a short backoff that doubles while refusals
   follow each other, so nothing hammers a provider that gives no hint;
@@ -53,6 +53,9 @@ T = TypeVar("T")
 LIMITS_ENV = "LLAMA_VISION_PROVIDER_LIMITS"
 OVERLOAD_STATUSES = frozenset({429, 503})
 HOLD_S = 20.0  # how long the window stays at the level the provider last took
+# The longest hold: a level learned while another server held the provider must
+# not outlive that server by much.
+MAX_HOLD_S = 8 * HOLD_S
 FORGET_S = 600.0  # how long that level is remembered without another refusal
 BACKOFF_S = (0.25, 8.0)  # the pause after a refusal that named no Retry-After: first, most
 
@@ -210,7 +213,7 @@ class EndpointGate:
             # Refused again at or above the level it took before: its limit has not moved,
             # so the next probe waits twice as long.
             probe_refused = refused_at >= self._safe < math.inf
-            self._hold = min(FORGET_S, self._hold * 2) if probe_refused else HOLD_S
+            self._hold = min(MAX_HOLD_S, self._hold * 2) if probe_refused else HOLD_S
             self._window = max(1.0, self._window / 2)
             self._last_cut = now
             self._safe = max(1, refused_at)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from llama_vision_block.admission import GATES, EndpointGate, Limits, operator_limits
+from llama_vision_block.admission import GATES, MAX_HOLD_S, EndpointGate, Limits, operator_limits
 from llama_vision_block.errors import ConfigurationError, LimitWaitExpired, provider_error
 from llama_vision_block.providers.registry import PROVIDERS
 from support.chat_server import ChatServer, reply_with_image_size
@@ -346,3 +346,24 @@ def test_a_stated_rate_per_minute_is_never_exceeded():
         gate.release(gate.acquire(clock.now))
         with pytest.raises(TimeoutError):
             gate.acquire(clock.now)
+
+
+def test_the_hold_doubles_at_most_to_its_longest():
+    clock = Clock()
+    gate = EndpointGate("Test", clock=clock)
+    with gate.step(8):
+        for _ in range(8):  # the provider keeps refusing the probe above 3
+            while gate.window < 4:
+                clock.now += 1000
+                gate.release(gate.acquire(clock.now))
+            tickets = [gate.acquire(clock.now) for _ in range(4)]
+            clock.now += 0.1
+            gate.release(tickets[-1], overloaded=True, retry_after=0)
+            for ticket in tickets[:-1]:
+                gate.release(ticket)
+        clock.now += MAX_HOLD_S - 1
+        gate.release(gate.acquire(clock.now))
+        assert gate.window == 3  # still held
+        clock.now += 2
+        gate.release(gate.acquire(clock.now))
+        assert gate.window > 3  # probing again after the longest hold, not after ten minutes
