@@ -12,9 +12,13 @@ from llama_vision_block.cli.errors import CliError
 
 PLUGIN = "llama_vision_block"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-# inference's first import, run from two threads at once, can hand one of them a
-# half-initialised module (its packages import each other in cycles).
-_FIRST_IMPORT = threading.Lock()
+# One compilation at a time. inference's first import, run from two threads at once,
+# can hand one of them a half-initialised module (its packages import each other in
+# cycles); and its block loader caches the core blocks with lru_cache, so two threads
+# loading blocks for the first time build two lists, of which the plugin takes the
+# seed type's core block out of the cached one only: the other thread then sees the
+# type twice. Compiling is quick once loaded; the lock costs nothing that matters.
+_COMPILING = threading.Lock()
 
 
 def enable_plugin() -> None:
@@ -27,18 +31,18 @@ def enable_plugin() -> None:
 def compile_workflow(definition: Dict[str, Any]) -> Any:
     """An ExecutionEngine for the workflow, steps run in this process."""
     enable_plugin()
-    with _FIRST_IMPORT:
+    with _COMPILING:
         from inference.core.workflows.core_steps.common.entities import StepExecutionMode
         from inference.core.workflows.execution_engine.core import ExecutionEngine
 
-    return ExecutionEngine.init(
-        workflow_definition=definition,
-        init_parameters={
-            "workflows_core.model_manager": None,
-            "workflows_core.api_key": None,
-            "workflows_core.step_execution_mode": StepExecutionMode.LOCAL,
-        },
-    )
+        return ExecutionEngine.init(
+            workflow_definition=definition,
+            init_parameters={
+                "workflows_core.model_manager": None,
+                "workflows_core.api_key": None,
+                "workflows_core.step_execution_mode": StepExecutionMode.LOCAL,
+            },
+        )
 
 
 @dataclass
