@@ -13,7 +13,13 @@ import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 from llama_vision_block.cli.errors import CliError, UsageError, read_json
-from llama_vision_block.cli.options import add_block_options, default_model_version, property_names, resolve_api_key
+from llama_vision_block.cli.options import (
+    add_block_options,
+    default_model_version,
+    property_names,
+    resolve_api_key,
+    split_list,
+)
 from llama_vision_block.cli.run import DEFAULT_CHUNK_SIZE
 
 DESCRIPTION = "Score candidates (models, prompts, settings) against labelled images, side by side."
@@ -103,7 +109,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     written = write_report(args.report, task, dataset, results, examples, classes)
     if not args.quiet:
         for figures in results:
-            failed = round(figures["error_share"] * figures["images"])
+            failed = figures["images_failed"]
             note = f"; {failed} image(s) without an answer count against it (see error_message in its answers)" if failed else ""
             print(f"{figures['label']}: {figures['images']} image(s){note}", file=sys.stderr)
         print("wrote " + ", ".join(written), file=sys.stderr)
@@ -140,7 +146,7 @@ def _task(args: argparse.Namespace, kind: str) -> str:
 
 def _classes(args: argparse.Namespace, task: str, labelled: Any) -> List[str]:
     """The dataset's classes, which the step is asked to choose from (or --classes)."""
-    given = [item.strip() for value in (args.classes or []) for item in value.split(",") if item.strip()]
+    given = split_list(args.classes or [])
     if labelled.classes:
         if given and set(given) != set(labelled.classes):
             raise UsageError("--classes differs from the dataset's classes (" + ", ".join(labelled.classes) + "); leave it out")
@@ -169,9 +175,13 @@ def _candidates(args: argparse.Namespace, task: str, classes: List[str]) -> List
     if args.candidates:
         if versions:
             raise UsageError("give the candidates with --model-version or --candidates, not both")
-        return [_from_file_entry(base, entry, args.candidates, index) for index, entry in enumerate(_read_candidates(args.candidates))]
+        chosen = [_from_file_entry(base, entry, args.candidates, index) for index, entry in enumerate(_read_candidates(args.candidates))]
+        labels = [label for label, _ in chosen]
+        if len(set(labels)) != len(labels):
+            twice = sorted({label for label in labels if labels.count(label) > 1})
+            raise UsageError(f"--candidates {args.candidates!r}: each label names one candidate; {', '.join(map(repr, twice))} is given twice")
+        return chosen
     if not versions:
-        base.model_version = None
         base.model_version = default_model_version(base)
         return [(base.model_version, base)]
     chosen = []

@@ -139,7 +139,8 @@ def add_block_options(parser: argparse.ArgumentParser, repeatable: Iterable[str]
         group.add_argument(*names, **kwargs)
 
 
-def _split_list(values: Iterable[str]) -> List[str]:
+def split_list(values: Iterable[str]) -> List[str]:
+    """Repeated and comma-separated option values as one list of non-empty items."""
     items = [item.strip() for value in values for item in value.split(",")]
     return [item for item in items if item]
 
@@ -152,7 +153,7 @@ def step_properties(args: argparse.Namespace) -> Dict[str, Any]:
         if value is None or prop == "api_key":
             continue
         if isinstance(value, list) and all(isinstance(item, str) for item in value):
-            value = _split_list(value)
+            value = split_list(value)
         properties[prop] = value
     return properties
 

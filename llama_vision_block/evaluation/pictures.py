@@ -84,8 +84,8 @@ def gallery(folder: str, task: str, images: Sequence[str], truths: Sequence[Any]
             classes: Sequence[str]) -> List[Tuple[str, str]]:
     """Up to GALLERY_SIZE of the images answered worst, each drawn with its truth (green)
     and the answer (red). Returns (file, caption) pairs."""
-    worst = sorted(range(len(images)), key=lambda index: _closeness(task, truths[index], answers[index]))
-    chosen = [index for index in worst if _closeness(task, truths[index], answers[index]) < 1.0][:GALLERY_SIZE]
+    closeness = [_closeness(task, truth, answer) for truth, answer in zip(truths, answers)]
+    chosen = sorted((index for index, close in enumerate(closeness) if close < 1.0), key=closeness.__getitem__)[:GALLERY_SIZE]
     os.makedirs(folder, exist_ok=True)
     drawn = []
     for rank, index in enumerate(chosen, 1):

@@ -28,6 +28,7 @@ def candidate_figures(
         "label": label,
         "settings": dict(settings),
         "images": len(lines),
+        "images_failed": len(failed),
         "error_share": len(failed) / len(lines) if lines else 0.0,
         "input_tokens": tokens_in,
         "output_tokens": tokens_out,

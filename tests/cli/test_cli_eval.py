@@ -289,3 +289,12 @@ def test_a_sample_is_drawn_by_its_seed_and_only_it_is_asked(classifier, tmp_path
     assert count == 2 and len(first) == 2 and len(classifier.requests) == 2
     assert sampled(1, "b")[1] == first  # the same seed, the same images
     assert {tuple(sampled(seed, f"s{seed}")[1]) for seed in range(2, 8)} != {tuple(first)}  # other seeds, other draws
+
+
+def test_a_label_given_twice_in_a_candidates_file_is_refused(tmp_path, capsys):
+    cv2.imwrite(str(tmp_path / "a.png"), make_image(40, 30))
+    (tmp_path / "a.jsonl").write_text(json.dumps({"image": "a.png", "answer": "x"}))
+    (tmp_path / "c.json").write_text(json.dumps([{"label": "x", "model_version": SMALL}, {"label": "x", "model_version": LARGE}]))
+    assert main(["eval", "--answers", str(tmp_path / "a.jsonl"), "--task", "ocr", "--report", str(tmp_path / "r"),
+                 "--candidates", str(tmp_path / "c.json"), "--api-key", "k"]) == 2
+    assert "each label names one candidate; 'x' is given twice" in capsys.readouterr().err
