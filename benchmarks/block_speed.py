@@ -20,11 +20,9 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Dict, List
@@ -40,6 +38,7 @@ from inference.core.workflows.execution_engine.entities.base import (  # noqa: E
     WorkflowImageData,
 )
 
+from benchmarks import loopback_backend  # noqa: E402
 from llama_vision_block.cli.engine import compile_workflow  # noqa: E402
 from llama_vision_block.images import prepare_image  # noqa: E402
 from llama_vision_block.prompts import to_chat_messages  # noqa: E402
@@ -65,17 +64,8 @@ def workflow_image(frame: np.ndarray) -> WorkflowImageData:
     return WorkflowImageData(parent_metadata=ImageParentMetadata(parent_id="f"), numpy_image=frame)
 
 
-def start_backend() -> tuple:
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "benchmarks" / "loopback_backend.py"), str(LATENCY_S)],
-        stdout=subprocess.PIPE, text=True,
-    )
-    return process, f"http://127.0.0.1:{int(process.stdout.readline())}"
-
-
 def request_bytes(origin: str) -> List[int]:
-    with urllib.request.urlopen(f"{origin}/stats") as response:
-        return json.loads(response.read())["request_bytes"]
+    return loopback_backend.stats(origin)["request_bytes"]
 
 
 def measure(run: Callable[[], None]) -> Dict[str, float]:
@@ -171,7 +161,7 @@ def own_cpu_ms(frame: np.ndarray) -> Dict[str, float]:
 
 
 def main() -> None:
-    process, origin = start_backend()
+    process, origin = loopback_backend.start(LATENCY_S)
     try:
         frames = [natural_frame(1920, 1080, seed=i) for i in range(FRAMES)]
         runs = {

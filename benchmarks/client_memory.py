@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 import gc
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import loopback_backend  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -40,10 +41,8 @@ def main() -> int:
     from llama_vision_block.providers.base import Generation, ProviderSettings, VisionRequest
     from llama_vision_block.providers.remote.clients import CLIENTS
 
-    backend_process = subprocess.Popen(
-        [sys.executable, str(HERE / "loopback_backend.py"), "0"], stdout=subprocess.PIPE, text=True
-    )
-    port = int(backend_process.stdout.readline())
+    backend_process, origin = loopback_backend.start(0)
+    port = int(origin.rsplit(":", 1)[1])
     generation = Generation(max_tokens=8, temperature=0.0)
     request = VisionRequest(Prompt(text="hi"), encode_image(np.zeros((32, 32, 3), np.uint8)), generation)
     variant = ModelVariant("openai-compatible", "m")

@@ -46,6 +46,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import loopback_backend  # noqa: E402
+
 CORE_BLOCK = "inference's core Llama block"
 BLOCKS = {
     "this block": {"type": "llama_vision_block/llama_3_2_vision@v1", "model_version": "11B - OpenAI-compatible server"},
@@ -103,20 +105,6 @@ def png_base64(seed: int) -> str:
 
 
 # --- the provider -------------------------------------------------------------------
-
-def start_provider(load: Load, retry_after: str) -> tuple:
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "benchmarks" / "loopback_backend.py"), str(load.latency_s),
-         "--limit", str(load.limit), "--retry-after", retry_after],
-        stdout=subprocess.PIPE, text=True,
-    )
-    return process, f"http://127.0.0.1:{int(process.stdout.readline())}"
-
-
-def provider_stats(origin: str) -> dict:
-    with urllib.request.urlopen(f"{origin}/stats") as response:
-        return json.loads(response.read())
-
 
 def point_core_block_at(origin: str) -> None:
     """The core block's OpenAI client, built per request for openrouter.ai, goes to `origin`."""
@@ -225,11 +213,11 @@ def measure(run: Runner, block: str, load: Load, origin: str, repeats: int) -> O
     outcome = Outcome()
     for _ in range(repeats):
         time.sleep(2 * load.latency_s + 1.0)  # a Retry-After pause of the last run has passed
-        provider_stats(origin)  # forget what came before
+        loopback_backend.stats(origin)  # forget what came before
         start = time.perf_counter()
         results = run(block, images, load.workflows)
         outcome.walls.append(time.perf_counter() - start)
-        stats = provider_stats(origin)
+        stats = loopback_backend.stats(origin)
         outcome.lost.append(sum(lost for _, lost in results))
         outcome.latencies.extend(seconds for seconds, _ in results)
         outcome.rejected_share.append(stats["rejected"] / max(1, stats["served"] + stats["rejected"]))
@@ -272,7 +260,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     if arguments.stated_limit:  # read by this process and the servers it starts
         os.environ["LLAMA_VISION_PROVIDER_LIMITS"] = json.dumps({"openai-compatible": {"concurrent": arguments.stated_limit}})
     loads = [Load(k, arguments.images, arguments.limit, arguments.latency) for k in arguments.workflows]
-    provider, origin = start_provider(loads[0], arguments.retry_after)
+    provider, origin = loopback_backend.start(arguments.latency, "--limit", str(arguments.limit), "--retry-after", arguments.retry_after)
     servers, rows = [], []
     try:
         with tempfile.TemporaryDirectory() as logs:

@@ -1,7 +1,7 @@
 """A chat-completions server for benchmarks: answers every request after a fixed delay.
 
-Run as a subprocess (`python benchmarks/loopback_backend.py 0.2`); it prints its
-port, answers POSTs with a short reply after the delay, and reports what it saw
+Run as a subprocess (`python benchmarks/loopback_backend.py 0.2`, or `start()` from
+a benchmark); it prints its port, answers POSTs with a short reply after the delay, and reports what it saw
 at GET /stats (then forgets it): the bytes received per request, how many
 requests it served and turned away, and the most it served at once.
 
@@ -14,15 +14,32 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Tuple
 
 REPLY = {
     "id": "bench", "object": "chat.completion", "created": 0, "model": "bench",
     "choices": [{"index": 0, "message": {"role": "assistant", "content": "A street."}, "finish_reason": "stop"}],
     "usage": {"prompt_tokens": 20, "completion_tokens": 3, "total_tokens": 23},
 }
+
+
+def start(latency_s: float, *options: str) -> Tuple[subprocess.Popen, str]:
+    """This server in a subprocess (`options`: --limit N, --retry-after S): the
+    process, to terminate, and its origin."""
+    process = subprocess.Popen([sys.executable, __file__, str(latency_s), *options], stdout=subprocess.PIPE, text=True)
+    return process, f"http://127.0.0.1:{int(process.stdout.readline())}"
+
+
+def stats(origin: str) -> dict:
+    """What the server saw since the last call (GET /stats)."""
+    with urllib.request.urlopen(f"{origin}/stats") as response:
+        return json.loads(response.read())
 
 
 class Counts:
